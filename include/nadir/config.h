@@ -1,0 +1,51 @@
+/* The configuration file (YAML): schema, loading with precise errors, ${VAR} substitution. */
+#ifndef NADIR_CONFIG_H
+#define NADIR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct nd_server_conf {
+    char *bind;               /* default "0.0.0.0" */
+    int port;                 /* default 8080 */
+    char *base_url;           /* public URL for links; default http://localhost:PORT */
+    int threads;              /* default: number of CPUs */
+    int max_connections;      /* default 1024 */
+    int per_ip_connections;   /* default 0 = unlimited */
+    int timeout_s;            /* idle connection timeout, default 30 */
+    long long max_body;       /* request body limit in bytes, default 10 MiB */
+    char **cors_origins;      /* default ["*"] */
+    size_t ncors_origins;
+    char *access_log;         /* "-" = stderr (default), "off", or a file path */
+    char *data_dir;           /* working files (caches, jobs); default "var" next to the config */
+    bool debug_routes;        /* /debug/sleep for tests; default false */
+} nd_server_conf;
+
+typedef struct nd_dataset_conf {
+    char *id;                 /* [A-Za-z0-9_.-]+, unique */
+    char *title, *abstract, *license, *access;
+    char **keywords;
+    size_t nkeywords;
+    char *source;             /* a file GDAL or netCDF reads, or a glob joined along time */
+    char **variables;         /* optional subset of variables to publish */
+    size_t nvariables;
+    char *file;               /* config file it came from and line, for messages */
+    int line;
+} nd_dataset_conf;
+
+typedef struct nd_config {
+    char *path;               /* the file loaded */
+    char *dir;                /* its directory: relative paths in it are relative to this */
+    nd_server_conf server;
+    nd_dataset_conf *datasets;
+    size_t ndatasets;
+} nd_config;
+
+/* On error returns negative and writes "FILE:LINE:COL: what was expected" into err. */
+int nd_config_load(const char *path, nd_config **out, char *err, size_t errlen);
+/* Same, from text in memory; name is used in messages, dir resolves relative paths. */
+int nd_config_parse(const char *text, size_t len, const char *name, const char *dir,
+                    nd_config **out, char *err, size_t errlen);
+void nd_config_free(nd_config *c);
+
+#endif

@@ -1,0 +1,88 @@
+/* Datasets: what a configured source holds (variables, grid, CRS, extents, time and vertical axes),
+ * read from the data itself. Immutable once opened; shared by every service. */
+#ifndef NADIR_DATASET_H
+#define NADIR_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nadir/cftime.h"
+#include "nadir/config.h"
+
+typedef enum { ND_DS_RASTER, ND_DS_NETCDF } nd_ds_kind;
+
+/* The time axis, joined across files for aggregations. */
+typedef struct nd_time_axis {
+    char *name;              /* dimension/variable name, e.g. "time" */
+    size_t n;
+    double *values;          /* in `units`, ascending */
+    char *units;             /* original CF units string, e.g. "days since 1970-01-01" */
+    nd_time_units tu;
+    nd_datetime *dates;      /* decoded, n of them */
+    uint32_t *file_index;    /* which file of nd_dataset.files holds step i */
+    uint32_t *local_index;   /* index of step i inside that file */
+} nd_time_axis;
+
+typedef struct nd_vertical_axis {
+    char *name;              /* e.g. "depth", "lev", "height" */
+    size_t n;
+    double *values;
+    char *units;
+    bool positive_down;      /* CF positive="down" or pressure units */
+} nd_vertical_axis;
+
+typedef struct nd_variable {
+    char *name;
+    char *long_name, *standard_name, *units; /* NULL when absent */
+    int nc_type;             /* netCDF type (NC_FLOAT...) for NetCDF; 0 for rasters */
+    int gdal_type;           /* GDALDataType of the band for rasters; 0 for NetCDF */
+    int band;                /* 1-based GDAL band for rasters; 0 for NetCDF */
+    int ndims;
+    char **dims;             /* dimension names, outermost first */
+    size_t *shape;           /* joined shape (time dimension summed over files) */
+    bool has_fill;
+    double fill;             /* _FillValue, else missing_value, else GDAL nodata */
+    double scale, offset;    /* scale_factor (1) and add_offset (0) */
+    bool has_time, has_vertical; /* spans the dataset's time / vertical axis */
+} nd_variable;
+
+typedef struct nd_dataset {
+    const nd_dataset_conf *conf;
+    const char *id;          /* == conf->id */
+    nd_ds_kind kind;
+    char **files;            /* absolute paths, sorted by first time value */
+    size_t nfiles;
+
+    /* Horizontal grid */
+    size_t width, height;    /* x and y sizes */
+    double geotransform[6];  /* GDAL convention, pixel corners */
+    char *crs_wkt;           /* WKT2 of the native CRS */
+    int epsg;                /* 0 when the CRS has no EPSG code */
+    char *x_name, *y_name;   /* coordinate/dimension names ("lon"/"lat", "x"/"y") */
+    double bbox[4];          /* native: minx, miny, maxx, maxy (outer cell edges) */
+    double wgs84[4];         /* lon/lat: west, south, east, north */
+
+    nd_time_axis *time;      /* NULL when none */
+    nd_vertical_axis *vertical; /* NULL when none */
+
+    nd_variable *vars;
+    size_t nvars;
+} nd_dataset;
+
+/* Opens the source, reads every extent from the data. On error err names the file and the cause. */
+int nd_dataset_open(const nd_dataset_conf *conf, nd_dataset **out, char *err, size_t errlen);
+void nd_dataset_free(nd_dataset *ds);
+const nd_variable *nd_dataset_var(const nd_dataset *ds, const char *name);
+
+/* All configured datasets, opened at start-up; the server never starts half-configured. */
+typedef struct nd_registry {
+    nd_dataset **items;
+    size_t n;
+} nd_registry;
+
+int nd_registry_open(const nd_config *cfg, nd_registry **out, char *err, size_t errlen);
+void nd_registry_free(nd_registry *r);
+const nd_dataset *nd_registry_get(const nd_registry *r, const char *id);
+
+#endif
