@@ -1,0 +1,41 @@
+/* The server's state built at start-up and immutable afterwards: configuration, datasets, routes. */
+#ifndef NADIR_APP_H
+#define NADIR_APP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "nadir/config.h"
+#include "nadir/dataset.h"
+#include "nadir/http.h"
+
+/* A service shown on the landing page and in /conformance. */
+typedef struct nd_service {
+    const char *id;          /* "wms" */
+    const char *title;       /* "Web Map Service 1.3.0" */
+    const char *href;        /* path of its entry document, e.g. "/wms?SERVICE=WMS&REQUEST=GetCapabilities" */
+    const char *rel;         /* link relation, e.g. "service" */
+    const char *type;        /* media type of that document */
+    const char *const *conformance; /* NULL-terminated conformance class URIs */
+    const char *dataset_href;        /* link from each collection, "{id}" replaced: "/opendap/{id}" */
+} nd_service;
+
+typedef struct nd_app {
+    nd_config *config;
+    nd_registry *datasets;
+    nd_router *router;
+    const nd_service **services;
+    size_t nservices;
+    time_t started;
+    struct nd_metrics *metrics;
+} nd_app;
+
+nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets);
+void nd_app_free(nd_app *app);
+void nd_app_add_service(nd_app *app, const nd_service *svc);
+
+/* Each service adds its routes and its entry; main.c calls them in order. */
+void nd_ogcapi_register(nd_app *app);
+void nd_ops_register(nd_app *app);
+
+#endif

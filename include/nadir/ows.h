@@ -1,0 +1,45 @@
+/* OWS common: operation tables behind one dispatcher, exception reports, DAP error forms. */
+#ifndef NADIR_OWS_H
+#define NADIR_OWS_H
+
+#include "nadir/http.h"
+
+typedef enum {
+    ND_OWS_EXC_WMS,   /* ServiceExceptionReport (WMS 1.1.1 / 1.3.0) */
+    ND_OWS_EXC_OWS11, /* ows:ExceptionReport, OWS Common 1.1 (WMTS, WPS 1.0, WCS 1.1) */
+    ND_OWS_EXC_OWS20, /* ows:ExceptionReport, OWS Common 2.0 (WCS 2.0, WPS 2.0) */
+} nd_ows_exc_style;
+
+enum {
+    ND_OWS_NEEDS_VERSION = 1, /* the operation requires VERSION (all but GetCapabilities) */
+    ND_OWS_POST = 2,          /* also accepted as an XML POST */
+};
+
+typedef struct nd_ows_op {
+    const char *name;         /* "GetMap" (matched case-insensitively, as clients differ) */
+    nd_handler fn;
+    unsigned flags;
+} nd_ows_op;
+
+typedef struct nd_ows_service {
+    const char *name;                /* "WMS" */
+    const char *const *versions;     /* supported, newest first, NULL-terminated */
+    const nd_ows_op *ops;
+    size_t nops;
+    bool service_optional;           /* a dedicated endpoint (/wms) may omit SERVICE= */
+} nd_ows_service;
+
+/* The generic checks done once for every operation (SERVICE, REQUEST, VERSION negotiation),
+ * then the operation's handler. Sets rq->version. */
+int nd_ows_dispatch(const nd_ows_service *svc, nd_req *rq, nd_resp *rs);
+/* Picks the version for GetCapabilities from VERSION / AcceptVersions (OWS Common rules). */
+const char *nd_ows_negotiate(const nd_ows_service *svc, const char *requested, const char *accept_versions);
+
+/* Renders rq->err as the given exception report (XML, HTTP status from errors.def). */
+void nd_ows_render_exception(nd_req *rq, nd_resp *rs, nd_ows_exc_style style);
+
+/* DAP2 "Error { code = N; message = "..."; };" and the DAP4 <Error> document. */
+void nd_dap2_render_error(nd_req *rq, nd_resp *rs);
+void nd_dap4_render_error(nd_req *rq, nd_resp *rs);
+
+#endif

@@ -1,0 +1,50 @@
+/* One request through routing, the handler and the protocol's own error rendering. */
+#include <jansson.h>
+#include <string.h>
+
+#include "nadir/app.h"
+#include "nadir/http.h"
+
+void nd_problem_render(nd_req *rq, nd_resp *rs) {
+    nd_errcode code = rq->err.code ? rq->err.code : ND_E_INTERNAL;
+    int status = nd_error_http_status(code);
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(nd_arena_printf(rq->arena, "https://nadir.dev/errors/%s",
+                                                               nd_error_slug(code))));
+    json_object_set_new(o, "title", json_string(nd_error_ows_code(code)));
+    json_object_set_new(o, "status", json_integer(status));
+    json_object_set_new(o, "detail", json_string(rq->err.detail));
+    if (rq->err.locator[0]) json_object_set_new(o, "parameter", json_string(rq->err.locator));
+    json_object_set_new(o, "instance", json_string(rq->path ? rq->path : "/"));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    nd_resp_set_json(rs, status, s, strlen(s));
+    free(s);
+    rs->content_type = "application/problem+json";
+    rs->cache_seconds = 0;
+}
+
+void nd_http_dispatch(const nd_app *app, nd_req *rq, nd_resp *rs) {
+    bool path_known = false;
+    const nd_route *rt = nd_router_match(app->router, rq->method, rq->path, rq, &path_known);
+    rq->route = rt;
+    rs->status = 200;
+    int rc;
+    if (!rt && path_known)
+        rc = nd_fail(&rq->err, ND_E_METHOD_NOT_ALLOWED, "method", "Method %s is not allowed on %s", rq->method,
+                     rq->path);
+    else if (!rt)
+        rc = nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No resource at this path");
+    else
+        rc = rt->handler(rq, rs);
+    if (rc == 0) return;
+    if (!rq->err.code) nd_fail(&rq->err, (nd_errcode)-rc, "", "Request failed");
+    /* A half-built body must not leak into the error response. */
+    nd_buf_reset(&rs->body);
+    if (rs->stream.free) rs->stream.free(rs->stream.ctx);
+    rs->stream = (nd_stream){0};
+    rs->headers = (nd_kvlist){0};
+    if (rt && rt->render_error) rt->render_error(rq, rs);
+    else nd_problem_render(rq, rs);
+    if (rq->err.code == ND_E_UNAUTHORIZED) nd_resp_header(rq, rs, "WWW-Authenticate", "Bearer");
+}
