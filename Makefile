@@ -1,0 +1,85 @@
+# nadir: `make demo` serves the demo on http://localhost:8080, `make test` runs every test.
+# Both install what is missing with apt first (Debian 12, as root), so a fresh machine needs nothing else.
+
+PORT ?= 8080
+DATA_DIR ?= var/demo
+SAMPLES_DIR ?= var/samples
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PY := /usr/bin/python3
+JOBS ?= $(shell nproc)
+
+# Build and test dependencies, all Debian 12 packages.
+DEB_BUILD := build-essential cmake ninja-build pkg-config libmicrohttpd-dev libxml2-dev libjansson-dev \
+	libgdal-dev libproj-dev libnetcdf-dev libsqlite3-dev libyaml-dev zlib1g-dev libcairo2-dev libpng-dev \
+	libopenblas-dev liblapacke-dev libsuitesparse-dev libjwt-dev libssl-dev
+DEB_TOOLS := gdal-bin proj-bin netcdf-bin curl ca-certificates
+DEB_TEST := python3-pytest python3-requests python3-gdal python3-netcdf4 python3-xarray python3-owslib \
+	python3-numpy libclang-rt-14-dev
+DEB_BENCH := nginx-light wrk
+DEB_ALL := $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST) $(DEB_BENCH)
+
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_odr_violation=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all deps build build-asan samples demo demo-data test test-unit test-integration test-asan bench fuzz clean
+
+all: build
+
+# Installs only the packages that are missing; quick when everything is there.
+deps:
+	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DND_SANITIZE=ON
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j $(JOBS)
+
+# Real sample data shipped in Debian packages (no R needed): Landsat 7 and NOAA OISST from r-cran-stars.
+samples: $(SAMPLES_DIR)/.done
+$(SAMPLES_DIR)/.done:
+	mkdir -p $(SAMPLES_DIR)/debs
+	cd $(SAMPLES_DIR)/debs && (ls r-cran-stars_*.deb >/dev/null 2>&1 || apt-get download r-cran-stars || \
+	  (apt-get update -qq && apt-get download r-cran-stars))
+	dpkg -x $$(ls $(SAMPLES_DIR)/debs/r-cran-stars_*.deb | head -1) $(SAMPLES_DIR)/stars
+	touch $@
+
+demo-data: build samples
+	$(BUILD)/nadir demo-data --samples $(SAMPLES_DIR) $(DATA_DIR)
+
+demo: demo-data
+	@echo "serving http://localhost:$(PORT)/ (Ctrl-C stops)"
+	PORT=$(PORT) DATA_DIR=$(abspath $(DATA_DIR)) $(BUILD)/nadir serve -c $(DATA_DIR)/nadir.yaml --port $(PORT)
+
+test: build build-asan samples
+	$(MAKE) --no-print-directory test-unit test-integration BIN_DIR=$(BUILD)
+	$(MAKE) --no-print-directory test-asan
+
+test-unit:
+	cd $(BIN_DIR) && ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) ctest --output-on-failure -j $(JOBS)
+
+test-integration:
+	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	$(SAN_ENV) $(MAKE) --no-print-directory test-unit test-integration BIN_DIR=$(ASAN_BUILD)
+
+bench: build samples
+	tests/bench/run.sh $(BUILD)/nadir $(CASES)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
