@@ -1,4 +1,5 @@
 /* OWS common: the one dispatcher in front of every OWS operation table, and exception reports. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
