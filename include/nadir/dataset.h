@@ -60,8 +60,14 @@ typedef struct nd_dataset {
     char *crs_wkt;           /* WKT2 of the native CRS */
     int epsg;                /* 0 when the CRS has no EPSG code */
     char *x_name, *y_name;   /* coordinate/dimension names ("lon"/"lat", "x"/"y") */
+    char *x_dim, *y_dim;     /* the dimensions they index (== x_name/y_name for CF coordinate variables) */
+    double *x_values;        /* cell centres as stored, width of them; longitudes that wrap at 0/360 are
+                              * unwrapped to increase (NULL for rotated rasters) */
+    double *y_values;        /* cell centres as stored, height of them (NULL for rotated rasters) */
+    bool y_ascending;        /* y stored south-to-north (row 0 is the southernmost): flip when reading */
+    bool regular;            /* spacing uniform (1e-6 relative); else geotransform is the mean step */
     double bbox[4];          /* native: minx, miny, maxx, maxy (outer cell edges) */
-    double wgs84[4];         /* lon/lat: west, south, east, north */
+    double wgs84[4];         /* lon/lat: west, south, east, north; west > east when crossing 180° */
 
     nd_time_axis *time;      /* NULL when none */
     nd_vertical_axis *vertical; /* NULL when none */
@@ -70,8 +76,12 @@ typedef struct nd_dataset {
     size_t nvars;
 } nd_dataset;
 
-/* Opens the source, reads every extent from the data. On error err names the file and the cause. */
+/* Opens the source, reads every extent from the data. On error err names the file and the cause.
+ * conf must outlive the dataset. A relative source is taken as is (relative to the working directory). */
 int nd_dataset_open(const nd_dataset_conf *conf, nd_dataset **out, char *err, size_t errlen);
+/* Same, resolving a relative source (file or glob) against dir (the configuration's directory). */
+int nd_dataset_open_in(const nd_dataset_conf *conf, const char *dir, nd_dataset **out, char *err,
+                       size_t errlen);
 void nd_dataset_free(nd_dataset *ds);
 const nd_variable *nd_dataset_var(const nd_dataset *ds, const char *name);
 
@@ -81,8 +91,27 @@ typedef struct nd_registry {
     size_t n;
 } nd_registry;
 
+/* Opens every dataset of cfg (relative sources against cfg->dir); on the first failure frees what was
+ * opened and returns negative with "dataset 'ID' (FILE:LINE): cause". cfg must outlive the registry. */
 int nd_registry_open(const nd_config *cfg, nd_registry **out, char *err, size_t errlen);
 void nd_registry_free(nd_registry *r);
 const nd_dataset *nd_registry_get(const nd_registry *r, const char *id);
+
+/* ---- Shared by the loaders inside server/data (dataset.c, netcdf.c, raster.c, aggregate.c) ---- */
+
+/* Fill a zeroed ds (conf/id set) from one file or a glob; err gets "NAME: cause". */
+int nd_dataset_load_netcdf(nd_dataset *ds, const char *path, char *err, size_t errlen);
+int nd_dataset_load_raster(nd_dataset *ds, const char *path, char *err, size_t errlen);
+int nd_dataset_load_glob(nd_dataset *ds, const char *pattern, char *err, size_t errlen);
+/* Sets crs_wkt (WKT2), epsg and wgs84 from a WKT string or "EPSG:n"; needs ds->bbox. */
+int nd_dataset_set_crs(nd_dataset *ds, const char *crs, char *err, size_t errlen);
+/* True for a .nc/.nc4/.cdf/.netcdf name or a file starting with the CDF or HDF5 signature. */
+bool nd_dataset_is_netcdf(const char *path);
+/* GDALAllRegister once per process. */
+void nd_gdal_init(void);
+/* The part of a path after its last '/', for messages. */
+const char *nd_path_base(const char *path);
+void nd_variable_clear(nd_variable *v);
+void nd_time_axis_free(nd_time_axis *t);
 
 #endif
