@@ -25,12 +25,14 @@ typedef struct server {
     const nd_app *app;
     FILE *access_log;
     atomic_int in_flight;
+    atomic_int connections;
 } server;
 
 /* One request's life on a connection, from the URI callback to the completion callback. */
 typedef struct exchange {
     char *raw_uri;
     nd_buf body;
+    uint64_t received;
     bool too_large;
     struct timespec t0;
     int status;
@@ -77,7 +79,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode t) {
     server *s = cls;
-    nd_metrics_connections(s->app->metrics, t == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    int delta = t == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+    atomic_fetch_add(&s->connections, delta);
+    nd_metrics_connections(s->app->metrics, delta);
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
@@ -274,18 +278,28 @@ static enum MHD_Result answer(server *s, struct MHD_Connection *c, exchange *x, 
     return ok;
 }
 
-static enum MHD_Result reject_too_large(server *s, struct MHD_Connection *c, exchange *x) {
+/* Answers before the request is read (body too large, too many connections) and closes. */
+static enum MHD_Result reject_early(server *s, struct MHD_Connection *c, exchange *x, nd_errcode code,
+                                    const char *detail) {
     nd_arena *a = nd_arena_new(0);
     nd_req rq = {.arena = a, .app = s->app, .path = "", .method = x->method};
     nd_resp rs = {0};
-    nd_fail(&rq.err, ND_E_TOO_LARGE, "body", "The request body exceeds the limit of %lld bytes",
-            s->app->config->server.max_body);
+    nd_fail(&rq.err, code, code == ND_E_TOO_LARGE ? "body" : "", "%s", detail);
     nd_problem_render(&rq, &rs);
+    nd_resp_header(&rq, &rs, "Connection", "close");
+    if (code == ND_E_UNAVAILABLE) nd_resp_header(&rq, &rs, "Retry-After", "1");
     x->service = "none";
     enum MHD_Result ok = send_resp(c, x, &rq, &rs, false);
     nd_resp_free(&rs);
     nd_arena_free(a);
     return ok;
+}
+
+static enum MHD_Result reject_too_large(server *s, struct MHD_Connection *c, exchange *x) {
+    char detail[128];
+    snprintf(detail, sizeof detail, "The request body exceeds the limit of %lld bytes",
+             s->app->config->server.max_body);
+    return reject_early(s, c, x, ND_E_TOO_LARGE, detail);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -297,17 +311,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!x->method[0]) {
         /* First call: headers only. A declared body over the limit is refused before it is read. */
         snprintf(x->method, sizeof x->method, "%s", method);
+        if (atomic_load(&s->connections) > s->app->config->server.max_connections)
+            return reject_early(s, c, x, ND_E_UNAVAILABLE, "Too many connections; retry shortly");
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > max_body) return reject_too_large(s, c, x);
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (x->body.len + *upload_data_size > (size_t)max_body) {
+        /* libmicrohttpd 0.9.75 cannot answer in the middle of an upload: an undeclared (chunked)
+         * body over the limit is read and dropped, then refused; past 4x the limit the connection
+         * is cut so a client cannot stream forever. */
+        x->received += *upload_data_size;
+        if (x->received > (uint64_t)max_body) {
             x->too_large = true;
             nd_buf_free(&x->body);
-            /* Chunked bodies have no declared length: answer now and let MHD close the connection. */
-            if (reject_too_large(s, c, x) == MHD_NO) return MHD_NO;
-        } else if (!x->too_large) {
+            if (x->received > 4 * (uint64_t)max_body + (1 << 20)) return MHD_NO;
+        } else {
             nd_buf_append(&x->body, upload_data, *upload_data_size);
         }
         *upload_data_size = 0;
@@ -339,6 +358,12 @@ static FILE *open_access_log(const char *spec) {
     return f;
 }
 
+/* Past max_connections a client still gets a quick 503 rather than a silent wait; past this
+ * ceiling MHD stops accepting and the kernel's backlog holds the rest. */
+static unsigned hard_limit(int max_connections) {
+    return (unsigned)max_connections * 2 + 16;
+}
+
 int nd_server_run(const nd_app *app, char *err, size_t errlen) {
     const nd_server_conf *sc = &app->config->server;
     server s = {.app = app};
@@ -355,7 +380,7 @@ int nd_server_run(const nd_app *app, char *err, size_t errlen) {
         flags, (uint16_t)sc->port, NULL, NULL, on_request, &s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)sc->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)sc->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, hard_limit(sc->max_connections),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)sc->per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)sc->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
