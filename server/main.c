@@ -75,6 +75,11 @@ static int cmd_serve(int argc, char **argv) {
     nd_app *app = nd_app_new(cfg, reg);
     nd_ogcapi_register(app);
     nd_ops_register(app);
+    nd_wms_register(app);
+    nd_wmts_register(app);
+    nd_wcs_register(app);
+    nd_dap_register(app);
+    nd_stac_register(app);
 
     /* Signals go to sigwait in nd_server_run; the worker threads inherit the blocked mask. */
     sigset_t set;

@@ -37,5 +37,10 @@ void nd_app_add_service(nd_app *app, const nd_service *svc);
 /* Each service adds its routes and its entry; main.c calls them in order. */
 void nd_ogcapi_register(nd_app *app);
 void nd_ops_register(nd_app *app);
+void nd_wms_register(nd_app *app);
+void nd_wmts_register(nd_app *app);
+void nd_wcs_register(nd_app *app);
+void nd_dap_register(nd_app *app);
+void nd_stac_register(nd_app *app);
 
 #endif
