@@ -383,7 +383,7 @@ int nd_server_run(const nd_app *app, char *err, size_t errlen) {
         MHD_OPTION_CONNECTION_LIMIT, hard_limit(sc->max_connections),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)sc->per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)sc->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), /* zeroed per request by MHD: keep it small */
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,

@@ -19,7 +19,7 @@ static const char *const core_conformance[] = {
 
 /* Serialises o into the response (consuming it); cacheable for a minute. */
 static int send_json(nd_resp *rs, json_t *o) {
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     nd_resp_set_json(rs, 200, s, strlen(s));
     free(s);
