@@ -19,6 +19,7 @@ typedef struct nd_server_conf {
     char *access_log;         /* "-" = stderr (default), "off", or a file path */
     char *data_dir;           /* working files (caches, jobs); default "var" next to the config */
     bool debug_routes;        /* /debug/sleep for tests; default false */
+    long long max_coverage_bytes; /* largest coverage (WCS, subset) written, default 2 GiB */
 } nd_server_conf;
 
 typedef struct nd_dataset_conf {

@@ -34,6 +34,7 @@
  *     access_log          string       "-"                      "-" = stderr, "off", or a path
  *     data_dir            path         "var"                    relative to the config's directory
  *     debug_routes        bool         false
+ *     max_coverage_bytes  size         2GiB                     WCS/subset output limit, checked before any work
  *
  *   datasets: (a list of)
  *     id                  string       required                 [A-Za-z0-9_.-]{1,64}, unique
@@ -443,6 +444,7 @@ static const field server_fields[] = {
     {"cors_origins", T_STRLIST, S(cors_origins), S(ncors_origins), "*", 0, 0, false, NULL, NULL},
     {"access_log", T_STRING, S(access_log), 0, "-", 1, 0, false, fix_access_log, NULL},
     {"data_dir", T_STRING, S(data_dir), 0, "var", 1, 0, false, fix_path, NULL},
+    {"max_coverage_bytes", T_SIZE, S(max_coverage_bytes), 0, "2GiB", 1, 1LL << 40, false, NULL, NULL},
     {"debug_routes", T_BOOL, S(debug_routes), 0, "false", 0, 0, false, NULL, NULL},
 };
 #undef S
