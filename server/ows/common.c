@@ -77,31 +77,42 @@ int nd_ows_dispatch(const nd_ows_service *svc, nd_req *rq, nd_resp *rs) {
     return op->fn(rq, rs);
 }
 
+/* <elem codeattr="code" locator="...">, then the detail, inside text_elem when one is given. */
+static void put_exception(nd_buf *b, const char *elem, const char *code_attr, const char *code, const char *locator,
+                          const char *text_elem, const char *detail) {
+    nd_buf_printf(b, "  <%s %s=\"", elem, code_attr);
+    nd_buf_put_xml(b, code);
+    nd_buf_puts(b, "\"");
+    if (*locator) {
+        nd_buf_puts(b, " locator=\"");
+        nd_buf_put_xml(b, locator);
+        nd_buf_puts(b, "\"");
+    }
+    nd_buf_puts(b, ">");
+    if (text_elem) nd_buf_printf(b, "\n    <%s>", text_elem);
+    nd_buf_put_xml(b, detail);
+    if (text_elem) nd_buf_printf(b, "</%s>\n  ", text_elem);
+    nd_buf_printf(b, "</%s>\n", elem);
+}
+
 void nd_ows_render_exception(nd_req *rq, nd_resp *rs, nd_ows_exc_style style) {
     nd_errcode code = rq->err.code ? rq->err.code : ND_E_INTERNAL;
     nd_buf *b = &rs->body;
     nd_buf_reset(b);
     nd_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    const char *locator = rq->err.locator;
+    const char *ows_code = nd_error_ows_code(code);
     if (style == ND_OWS_EXC_WMS) {
         bool v111 = rq->version && strcmp(rq->version, "1.1.1") == 0;
-        if (v111)
+        if (v111) {
             nd_buf_puts(b, "<ServiceExceptionReport version=\"1.1.1\">\n");
-        else
+            if (code == ND_E_INVALID_CRS) ows_code = "InvalidSRS"; /* 1.1.1 still says SRS */
+        } else {
             nd_buf_puts(b, "<ServiceExceptionReport version=\"1.3.0\" xmlns=\"http://www.opengis.net/ogc\" "
                            "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\""
                            "http://www.opengis.net/ogc http://schemas.opengis.net/wms/1.3.0/exceptions_1_3_0.xsd\">\n");
-        nd_buf_puts(b, "  <ServiceException code=\"");
-        nd_buf_put_xml(b, nd_error_ows_code(code));
-        nd_buf_puts(b, "\"");
-        if (*locator) {
-            nd_buf_puts(b, " locator=\"");
-            nd_buf_put_xml(b, locator);
-            nd_buf_puts(b, "\"");
         }
-        nd_buf_puts(b, ">");
-        nd_buf_put_xml(b, rq->err.detail);
-        nd_buf_puts(b, "</ServiceException>\n</ServiceExceptionReport>\n");
+        put_exception(b, "ServiceException", "code", ows_code, rq->err.locator, NULL, rq->err.detail);
+        nd_buf_puts(b, "</ServiceExceptionReport>\n");
         rs->content_type = v111 ? "application/vnd.ogc.se_xml" : "text/xml";
     } else {
         bool ows20 = style == ND_OWS_EXC_OWS20;
@@ -112,17 +123,9 @@ void nd_ows_render_exception(nd_req *rq, nd_resp *rs, nd_ows_exc_style style) {
                       "http://schemas.opengis.net/ows/%s/owsExceptionReport.xsd\">\n",
                       ows20 ? "2.0" : "1.1", ows20 ? "2.0.0" : "1.1.0", ows20 ? "2.0" : "1.1",
                       ows20 ? "2.0" : "1.1.0");
-        nd_buf_puts(b, "  <ows:Exception exceptionCode=\"");
-        nd_buf_put_xml(b, nd_error_ows_code(code));
-        nd_buf_puts(b, "\"");
-        if (*locator) {
-            nd_buf_puts(b, " locator=\"");
-            nd_buf_put_xml(b, locator);
-            nd_buf_puts(b, "\"");
-        }
-        nd_buf_puts(b, ">\n    <ows:ExceptionText>");
-        nd_buf_put_xml(b, rq->err.detail);
-        nd_buf_puts(b, "</ows:ExceptionText>\n  </ows:Exception>\n</ows:ExceptionReport>\n");
+        put_exception(b, "ows:Exception", "exceptionCode", ows_code, rq->err.locator, "ows:ExceptionText",
+                      rq->err.detail);
+        nd_buf_puts(b, "</ows:ExceptionReport>\n");
         rs->content_type = "application/xml";
     }
     rs->status = nd_error_http_status(code);

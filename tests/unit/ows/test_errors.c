@@ -60,6 +60,11 @@ ND_TEST(wms_exception_report_escapes) {
     CHECK_STR(rs.content_type, "application/vnd.ogc.se_xml");
     CHECK_CONTAINS(rs.body.data, "<ServiceExceptionReport version=\"1.1.1\">");
     nd_resp_free(&rs);
+    rs = (nd_resp){0};
+    rq->err.code = ND_E_INVALID_CRS; /* 1.1.1 names it InvalidSRS */
+    nd_ows_render_exception(rq, &rs, ND_OWS_EXC_WMS);
+    CHECK_CONTAINS(rs.body.data, "<ServiceException code=\"InvalidSRS\" locator=\"format\">");
+    nd_resp_free(&rs);
     nd_req_free_test(rq);
 }
 
