@@ -38,6 +38,9 @@ const char *nd_ows_negotiate(const nd_ows_service *svc, const char *requested, c
 /* Renders rq->err as the given exception report (XML, HTTP status from errors.def). */
 void nd_ows_render_exception(nd_req *rq, nd_resp *rs, nd_ows_exc_style style);
 
+/* WCS (2.0.1 and 1.0.0) for a KVP request, errors rendered the WCS way: what /ows?SERVICE=WCS calls. */
+int nd_wcs_kvp(nd_req *rq, nd_resp *rs);
+
 /* DAP2 "Error { code = N; message = "..."; };" and the DAP4 <Error> document. */
 void nd_dap2_render_error(nd_req *rq, nd_resp *rs);
 void nd_dap4_render_error(nd_req *rq, nd_resp *rs);

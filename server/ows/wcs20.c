@@ -1,0 +1,261 @@
+/* WCS 2.0.1: GetCapabilities, DescribeCoverage (GMLCOV RectifiedGridCoverage, time and vertical axes listed)
+ * and GetCoverage (parameters to an nd_subset, answered as a file). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gdal.h>
+
+#include "nadir/wcs.h"
+
+#define NS_WCS "http://www.opengis.net/wcs/2.0"
+#define XMLNS                                                                                                    \
+    "xmlns:wcs=\"" NS_WCS "\" xmlns:ows=\"http://www.opengis.net/ows/2.0\" "                                     \
+    "xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:gmlcov=\"http://www.opengis.net/gmlcov/1.0\" "            \
+    "xmlns:swe=\"http://www.opengis.net/swe/2.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "                  \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "                                                    \
+    "xmlns:crs=\"http://www.opengis.net/wcs/crs/1.0\" xmlns:int=\"http://www.opengis.net/wcs/interpolation/1.0\" " \
+    "xmlns:wcsgs=\"http://www.geoserver.org/wcsgs/2.0\""
+
+static const char *const output_crs[] = {"4326", "3857", "4258", "3035", "32631", "32632", "32633", "2154", NULL};
+
+static void xml_text(nd_buf *b, const char *tag, const char *text) {
+    nd_buf_printf(b, "<%s>", tag);
+    nd_buf_put_xml(b, text ? text : "");
+    nd_buf_printf(b, "</%s>", tag);
+}
+
+static int send_xml(nd_resp *rs, nd_buf *b) {
+    nd_buf_free(&rs->body);
+    rs->body = *b;
+    rs->status = 200;
+    rs->content_type = "application/xml";
+    rs->compressible = true;
+    rs->cache_seconds = 60;
+    return 0;
+}
+
+static bool lat_first(const nd_dataset *ds) { return nd_wcs_geographic(ds); }
+
+/* A point in the CRS's own axis order (latitude first for EPSG:4326). */
+static void put_pos(nd_buf *b, const nd_dataset *ds, double x, double y) {
+    if (lat_first(ds)) nd_buf_printf(b, "%.17g %.17g", y, x);
+    else nd_buf_printf(b, "%.17g %.17g", x, y);
+}
+
+static const char *srs_name(nd_req *rq, const nd_dataset *ds) {
+    if (ds->epsg) return nd_wcs_crs_uri(rq->arena, ds->epsg);
+    return "http://www.opengis.net/def/crs/OGC/0/Index2D";
+}
+
+int nd_wcs20_capabilities(nd_req *rq, nd_resp *rs) {
+    const char *sections = nd_req_query(rq, "SECTIONS");
+    bool all = !sections || strcasestr(sections, "All");
+    bool sid = all || strcasestr(sections, "ServiceIdentification"), sp = all || strcasestr(sections, "ServiceProvider");
+    bool om = all || strcasestr(sections, "OperationsMetadata"), sm = all || strcasestr(sections, "ServiceMetadata");
+    bool ct = all || strcasestr(sections, "Contents");
+    const char *url = nd_req_url(rq, "/wcs");
+    nd_buf b = {0};
+    nd_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wcs:Capabilities " XMLNS
+                    " version=\"2.0.1\" xsi:schemaLocation=\"" NS_WCS
+                    " http://schemas.opengis.net/wcs/2.0/wcsAll.xsd\">\n");
+    if (sid) {
+        nd_buf_puts(&b, "<ows:ServiceIdentification><ows:Title>nadir Web Coverage Service</ows:Title>"
+                        "<ows:Abstract>Coverages of every configured dataset: subsetting, scaling, reprojection, "
+                        "GeoTIFF and NetCDF.</ows:Abstract>"
+                        "<ows:ServiceType codeSpace=\"OGC\">OGC WCS</ows:ServiceType>"
+                        "<ows:ServiceTypeVersion>2.0.1</ows:ServiceTypeVersion>"
+                        "<ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>");
+        for (const nd_service *const *s = rq->app->services; s < rq->app->services + rq->app->nservices; s++)
+            if (strcmp((*s)->id, "wcs") == 0)
+                for (const char *const *c = (*s)->conformance; c && *c; c++) xml_text(&b, "ows:Profile", *c);
+        nd_buf_puts(&b, "<ows:Fees>NONE</ows:Fees><ows:AccessConstraints>NONE</ows:AccessConstraints>"
+                        "</ows:ServiceIdentification>\n");
+    }
+    if (sp) {
+        nd_buf_puts(&b, "<ows:ServiceProvider><ows:ProviderName>nadir</ows:ProviderName><ows:ProviderSite xlink:href=\"");
+        nd_buf_put_xml(&b, nd_req_url(rq, "/"));
+        nd_buf_puts(&b, "\"/><ows:ServiceContact/></ows:ServiceProvider>\n");
+    }
+    if (om) {
+        nd_buf_puts(&b, "<ows:OperationsMetadata>");
+        static const char *const opnames[] = {"GetCapabilities", "DescribeCoverage", "GetCoverage"};
+        for (int i = 0; i < 3; i++) {
+            nd_buf_printf(&b, "<ows:Operation name=\"%s\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"", opnames[i]);
+            nd_buf_put_xml(&b, url);
+            nd_buf_puts(&b, "?\"/><ows:Post xlink:href=\"");
+            nd_buf_put_xml(&b, url);
+            nd_buf_puts(&b, "\"><ows:Constraint name=\"PostEncoding\"><ows:AllowedValues><ows:Value>XML</ows:Value>"
+                            "</ows:AllowedValues></ows:Constraint></ows:Post></ows:HTTP></ows:DCP></ows:Operation>");
+        }
+        nd_buf_puts(&b, "</ows:OperationsMetadata>\n");
+    }
+    if (sm) {
+        nd_buf_puts(&b, "<wcs:ServiceMetadata><wcs:formatSupported>image/tiff</wcs:formatSupported>"
+                        "<wcs:formatSupported>application/netcdf</wcs:formatSupported>"
+                        "<wcs:formatSupported>image/png</wcs:formatSupported><wcs:Extension>"
+                        "<int:InterpolationMetadata>");
+        static const char *const interp[] = {"nearest-neighbour", "linear", "cubic", "average"};
+        for (int i = 0; i < 4; i++)
+            nd_buf_printf(&b, "<int:InterpolationSupported>http://www.opengis.net/def/interpolation/OGC/1/%s"
+                              "</int:InterpolationSupported>", interp[i]);
+        nd_buf_puts(&b, "</int:InterpolationMetadata><crs:CrsMetadata>");
+        for (int k = 0; k < 2; k++)
+            for (const char *const *c = output_crs; *c; c++)
+                nd_buf_printf(&b, "<crs:%s>http://www.opengis.net/def/crs/EPSG/0/%s</crs:%s>",
+                              k ? "outputCrs" : "crsSupported", *c, k ? "outputCrs" : "crsSupported");
+        nd_buf_puts(&b, "</crs:CrsMetadata></wcs:Extension></wcs:ServiceMetadata>\n");
+    }
+    if (ct) {
+        nd_buf_puts(&b, "<wcs:Contents>\n");
+        for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
+            const nd_dataset *ds = rq->app->datasets->items[i];
+            nd_buf_puts(&b, "<wcs:CoverageSummary>");
+            xml_text(&b, "ows:Title", ds->conf->title ? ds->conf->title : ds->id);
+            if (ds->conf->abstract) xml_text(&b, "ows:Abstract", ds->conf->abstract);
+            if (ds->conf->nkeywords) {
+                nd_buf_puts(&b, "<ows:Keywords>");
+                for (size_t k = 0; k < ds->conf->nkeywords; k++) xml_text(&b, "ows:Keyword", ds->conf->keywords[k]);
+                nd_buf_puts(&b, "</ows:Keywords>");
+            }
+            nd_buf_printf(&b, "<ows:WGS84BoundingBox><ows:LowerCorner>%.15g %.15g</ows:LowerCorner>"
+                              "<ows:UpperCorner>%.15g %.15g</ows:UpperCorner></ows:WGS84BoundingBox>",
+                          ds->wgs84[0], ds->wgs84[1], ds->wgs84[2], ds->wgs84[3]);
+            xml_text(&b, "wcs:CoverageId", ds->id);
+            nd_buf_puts(&b, "<wcs:CoverageSubtype>RectifiedGridCoverage</wcs:CoverageSubtype></wcs:CoverageSummary>\n");
+        }
+        nd_buf_puts(&b, "</wcs:Contents>\n");
+    }
+    nd_buf_puts(&b, "</wcs:Capabilities>\n");
+    return send_xml(rs, &b);
+}
+
+static void put_time(nd_buf *b, const nd_datetime *d) {
+    char iso[48];
+    nd_datetime_format(d, iso, sizeof iso);
+    nd_buf_puts(b, iso);
+}
+
+static const char *quantity_definition(const nd_variable *v) {
+    return v->standard_name ? v->standard_name : v->name;
+}
+
+static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
+    const char *srs = srs_name(rq, ds);
+    bool latf = lat_first(ds);
+    const char *labels = latf ? "Lat Long" : "E N", *uom = latf ? "deg deg" : "m m";
+    const char *env = ds->time ? "gml:EnvelopeWithTimePeriod" : "gml:Envelope";
+    nd_buf_puts(b, "<wcs:CoverageDescription gml:id=\"");
+    nd_buf_put_xml(b, ds->id);
+    nd_buf_printf(b, "\"><gml:boundedBy><%s srsName=\"%s\" axisLabels=\"%s\" uomLabels=\"%s\" srsDimension=\"2\">"
+                     "<gml:lowerCorner>", env, srs, labels, uom);
+    put_pos(b, ds, ds->bbox[0], ds->bbox[1]);
+    nd_buf_puts(b, "</gml:lowerCorner><gml:upperCorner>");
+    put_pos(b, ds, ds->bbox[2], ds->bbox[3]);
+    nd_buf_puts(b, "</gml:upperCorner>");
+    if (ds->time) {
+        nd_buf_puts(b, "<gml:beginPosition>");
+        put_time(b, &ds->time->dates[0]);
+        nd_buf_puts(b, "</gml:beginPosition><gml:endPosition>");
+        put_time(b, &ds->time->dates[ds->time->n - 1]);
+        nd_buf_puts(b, "</gml:endPosition>");
+    }
+    nd_buf_printf(b, "</%s></gml:boundedBy>", env);
+    xml_text(b, "wcs:CoverageId", ds->id);
+    /* Time and vertical axes are irregular: their positions are listed (GeoServer's TimeDomain form, which
+     * GDAL's WCS driver reads), and subset with SUBSET=time("...") / SUBSET=<vertical name>(...). */
+    if (ds->time || ds->vertical) {
+        nd_buf_puts(b, "<gmlcov:metadata><gmlcov:Extension>");
+        if (ds->time) {
+            nd_buf_puts(b, "<wcsgs:TimeDomain default=\"");
+            put_time(b, &ds->time->dates[ds->time->n - 1]);
+            nd_buf_puts(b, "\">");
+            for (size_t i = 0; i < ds->time->n; i++) {
+                nd_buf_printf(b, "<gml:TimeInstant gml:id=\"%s_t%zu\"><gml:timePosition>", ds->id, i);
+                put_time(b, &ds->time->dates[i]);
+                nd_buf_puts(b, "</gml:timePosition></gml:TimeInstant>");
+            }
+            nd_buf_puts(b, "</wcsgs:TimeDomain>");
+        }
+        if (ds->vertical) {
+            nd_buf_puts(b, "<wcsgs:ElevationDomain name=\"");
+            nd_buf_put_xml(b, ds->vertical->name);
+            nd_buf_puts(b, "\" uom=\"");
+            nd_buf_put_xml(b, ds->vertical->units ? ds->vertical->units : "");
+            nd_buf_puts(b, "\">");
+            for (size_t i = 0; i < ds->vertical->n; i++)
+                nd_buf_printf(b, "<wcsgs:SingleValue>%.15g</wcsgs:SingleValue>", ds->vertical->values[i]);
+            nd_buf_puts(b, "</wcsgs:ElevationDomain>");
+        }
+        nd_buf_puts(b, "</gmlcov:Extension></gmlcov:metadata>");
+    }
+    const double *gt = ds->geotransform;
+    nd_buf_printf(b, "<gml:domainSet><gml:RectifiedGrid gml:id=\"%s_grid\" dimension=\"2\"><gml:limits>"
+                     "<gml:GridEnvelope><gml:low>0 0</gml:low><gml:high>%zu %zu</gml:high></gml:GridEnvelope>"
+                     "</gml:limits><gml:axisLabels>i j</gml:axisLabels><gml:origin><gml:Point gml:id=\"%s_origin\" "
+                     "srsName=\"%s\"><gml:pos>",
+                  ds->id, ds->width - 1, ds->height - 1, ds->id, srs);
+    put_pos(b, ds, gt[0] + 0.5 * gt[1] + 0.5 * gt[2], gt[3] + 0.5 * gt[4] + 0.5 * gt[5]);
+    nd_buf_printf(b, "</gml:pos></gml:Point></gml:origin><gml:offsetVector srsName=\"%s\">", srs);
+    put_pos(b, ds, gt[1], gt[4]);
+    nd_buf_printf(b, "</gml:offsetVector><gml:offsetVector srsName=\"%s\">", srs);
+    put_pos(b, ds, gt[2], gt[5]);
+    nd_buf_puts(b, "</gml:offsetVector></gml:RectifiedGrid></gml:domainSet>");
+    nd_buf_puts(b, "<gmlcov:rangeType><swe:DataRecord>");
+    nd_subset all = {.ds = ds};
+    nd_subset_plan p;
+    nd_error e = {0};
+    (void)nd_subset_plan_make(&all, &p, &e); /* only to learn the range: the variables sharing one grid */
+    for (size_t i = 0; i < all.nvars; i++) {
+        const nd_variable *v = all.vars[i];
+        nd_buf_puts(b, "<swe:field name=\"");
+        nd_buf_put_xml(b, v->name);
+        nd_buf_puts(b, "\"><swe:Quantity definition=\"");
+        nd_buf_put_xml(b, quantity_definition(v));
+        nd_buf_puts(b, "\">");
+        xml_text(b, "swe:description", v->long_name ? v->long_name : v->name);
+        if (v->has_fill)
+            nd_buf_printf(b, "<swe:nilValues><swe:NilValues><swe:nilValue reason=\"http://www.opengis.net/def/nil/OGC/0/"
+                             "unknown\">%.17g</swe:nilValue></swe:NilValues></swe:nilValues>", v->fill);
+        nd_buf_puts(b, "<swe:uom code=\"");
+        nd_buf_put_xml(b, v->units && *v->units ? v->units : "1");
+        nd_buf_puts(b, "\"/></swe:Quantity></swe:field>");
+    }
+    nd_buf_puts(b, "</swe:DataRecord></gmlcov:rangeType><wcs:ServiceParameters>"
+                   "<wcs:CoverageSubtype>RectifiedGridCoverage</wcs:CoverageSubtype>"
+                   "<wcs:nativeFormat>image/tiff</wcs:nativeFormat></wcs:ServiceParameters>"
+                   "</wcs:CoverageDescription>\n");
+}
+
+int nd_wcs20_describe(nd_req *rq, nd_resp *rs) {
+    const char *ids = nd_req_query(rq, "COVERAGEID");
+    if (!ids || !*ids) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "coverageId", "COVERAGEID is required");
+    if (strlen(ids) > 4096) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "coverageId", "COVERAGEID is too long");
+    char *list = nd_arena_strdup(rq->arena, ids), *save = NULL;
+    nd_buf b = {0};
+    nd_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wcs:CoverageDescriptions " XMLNS
+                    " xsi:schemaLocation=\"" NS_WCS " http://schemas.opengis.net/wcs/2.0/wcsDescribeCoverage.xsd\">\n");
+    for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+        const nd_dataset *ds = nd_wcs_coverage(rq, id);
+        if (!ds) {
+            nd_buf_free(&b);
+            return nd_fail(&rq->err, ND_E_NO_SUCH_COVERAGE, id, "No coverage '%.100s'", id);
+        }
+        describe_one(rq, &b, ds);
+    }
+    nd_buf_puts(&b, "</wcs:CoverageDescriptions>\n");
+    return send_xml(rs, &b);
+}
+
+int nd_wcs20_getcoverage(nd_req *rq, nd_resp *rs) {
+    const char *id = nd_req_query(rq, "COVERAGEID");
+    if (!id || !*id) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "coverageId", "COVERAGEID is required");
+    const nd_dataset *ds = nd_wcs_coverage(rq, id);
+    if (!ds) return nd_fail(&rq->err, ND_E_NO_SUCH_COVERAGE, "coverageId", "No coverage '%.100s'", id);
+    nd_subset *s = nd_arena_alloc(rq->arena, sizeof *s);
+    s->ds = ds;
+    int rc = nd_wcs20_apply(rq, s, &rq->err);
+    if (rc < 0) return rc;
+    return nd_wcs_send_subset(rq, rs, s, ds->id);
+}

@@ -1,0 +1,337 @@
+"""WCS 2.0.1 and 1.0.0 against a real server: documents, GetCoverage values and georeferencing equal to
+gdal_translate -projwin / gdalwarp of the same window, NetCDF output, every exception, real clients."""
+import os
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import requests
+from osgeo import gdal
+
+from conftest import Server, server_config
+
+gdal.UseExceptions()
+
+NS = {
+    "wcs": "http://www.opengis.net/wcs/2.0",
+    "ows": "http://www.opengis.net/ows/2.0",
+    "gml": "http://www.opengis.net/gml/3.2",
+    "gmlcov": "http://www.opengis.net/gmlcov/1.0",
+    "swe": "http://www.opengis.net/swe/2.0",
+    "wcsgs": "http://www.geoserver.org/wcsgs/2.0",
+}
+
+
+@pytest.fixture(scope="module")
+def wcs(demo_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("wcs")
+    data_dir = work / "data"
+    cfg = server_config(demo_dir, data_dir=str(data_dir), max_coverage_bytes="64MiB")
+    s = Server(str(work), cfg, name="wcs")
+    s.data_dir = str(data_dir)
+    s.demo = demo_dir
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"nadir exited with {rc}\n{s.read_log()[-4000:]}"
+
+
+def get(s, **params):
+    return requests.get(s.url + "/wcs", params=params, timeout=60)
+
+
+def cov(s, *subsets, **params):
+    """GetCoverage 2.0.1 with repeated SUBSET parameters."""
+    q = [("SERVICE", "WCS"), ("VERSION", "2.0.1"), ("REQUEST", "GetCoverage")]
+    q += [(k.upper(), v) for k, v in params.items()]
+    q += [("SUBSET", x) for x in subsets]
+    return requests.get(s.url + "/wcs", params=q, timeout=60)
+
+
+def save(tmp_path, r, name="out.tif"):
+    assert r.status_code == 200, r.text[:1000]
+    p = tmp_path / name
+    p.write_bytes(r.content)
+    return str(p)
+
+
+def same_raster(got, ref):
+    a, b = gdal.Open(got), gdal.Open(ref)
+    assert (a.RasterXSize, a.RasterYSize, a.RasterCount) == (b.RasterXSize, b.RasterYSize, b.RasterCount)
+    assert a.GetGeoTransform() == b.GetGeoTransform()
+    assert a.GetSpatialRef().IsSame(b.GetSpatialRef())
+    for i in range(1, a.RasterCount + 1):
+        ba, bb = a.GetRasterBand(i), b.GetRasterBand(i)
+        assert ba.DataType == bb.DataType
+        assert ba.GetNoDataValue() == bb.GetNoDataValue()
+        np.testing.assert_array_equal(ba.ReadAsArray(), bb.ReadAsArray())
+
+
+def exception(r):
+    root = ET.fromstring(r.content)
+    e = root.find("ows:Exception", NS)
+    return e.get("exceptionCode"), e.get("locator")
+
+
+def no_files_left(s):
+    return not os.path.isdir(s.data_dir) or os.listdir(s.data_dir) == []
+
+
+# ---- documents ----
+
+def test_capabilities(wcs):
+    r = get(wcs, SERVICE="WCS", REQUEST="GetCapabilities")
+    assert r.status_code == 200
+    root = ET.fromstring(r.content)
+    assert root.tag == "{%s}Capabilities" % NS["wcs"] and root.get("version") == "2.0.1"
+    ids = [e.text for e in root.findall(".//wcs:CoverageSummary/wcs:CoverageId", NS)]
+    assert ids == ["sst", "s2_demo", "dem_demo"]
+    formats = [e.text for e in root.findall(".//wcs:ServiceMetadata/wcs:formatSupported", NS)]
+    assert "image/tiff" in formats and "application/netcdf" in formats
+    sst = root.find(".//wcs:CoverageSummary[wcs:CoverageId='sst']", NS)
+    lower = [float(v) for v in sst.find("ows:WGS84BoundingBox/ows:LowerCorner", NS).text.split()]
+    upper = [float(v) for v in sst.find("ows:WGS84BoundingBox/ows:UpperCorner", NS).text.split()]
+    assert lower == [-20, 40] and upper == [30, 66]
+    profiles = [e.text for e in root.findall(".//ows:Profile", NS)]
+    assert "http://www.opengis.net/spec/WCS_service-extension_scaling/1.0/conf/scaling" in profiles
+
+
+def test_describe_geographic_with_time(wcs):
+    r = get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage", COVERAGEID="sst")
+    assert r.status_code == 200
+    d = ET.fromstring(r.content).find("wcs:CoverageDescription", NS)
+    env = d.find("gml:boundedBy/gml:EnvelopeWithTimePeriod", NS)
+    assert env.get("srsName") == "http://www.opengis.net/def/crs/EPSG/0/4326"
+    assert env.get("axisLabels") == "Lat Long"
+    assert env.find("gml:lowerCorner", NS).text == "40 -20"
+    assert env.find("gml:upperCorner", NS).text == "66 30"
+    assert env.find("gml:beginPosition", NS).text == "2025-01-01T00:00:00Z"
+    assert env.find("gml:endPosition", NS).text == "2025-01-31T00:00:00Z"
+    times = [e.text for e in d.findall(".//wcsgs:TimeDomain/gml:TimeInstant/gml:timePosition", NS)]
+    assert len(times) == 31 and times[4] == "2025-01-05T00:00:00Z"
+    grid = d.find("gml:domainSet/gml:RectifiedGrid", NS)
+    assert grid.find("gml:limits/gml:GridEnvelope/gml:high", NS).text == "199 103"
+    assert grid.find("gml:origin/gml:Point/gml:pos", NS).text == "65.875 -19.875"
+    offs = [e.text for e in grid.findall("gml:offsetVector", NS)]
+    assert offs == ["0 0.25", "-0.25 0"]
+    field = d.find("gmlcov:rangeType/swe:DataRecord/swe:field", NS)
+    assert field.get("name") == "sst"
+    assert field.find("swe:Quantity/swe:uom", NS).get("code") == "degree_Celsius"
+    assert field.find(".//swe:nilValue", NS).text == "-32768"
+    assert d.find("wcs:ServiceParameters/wcs:nativeFormat", NS).text == "image/tiff"
+
+
+def test_describe_projected_bands(wcs):
+    r = get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage", COVERAGEID="s2_demo")
+    d = ET.fromstring(r.content).find("wcs:CoverageDescription", NS)
+    env = d.find("gml:boundedBy/gml:Envelope", NS)
+    assert env.get("srsName").endswith("/EPSG/0/32631") and env.get("axisLabels") == "E N"
+    ds = gdal.Open(os.path.join(wcs.demo, "s2/s2_demo_10m.tif"))
+    gt = ds.GetGeoTransform()
+    lo = [float(v) for v in env.find("gml:lowerCorner", NS).text.split()]
+    assert lo == [gt[0], gt[3] + ds.RasterYSize * gt[5]]
+    names = [f.get("name") for f in d.findall(".//swe:field", NS)]
+    assert len(names) == ds.RasterCount == 4
+
+
+# ---- GetCoverage GeoTIFF: values and georeferencing as gdal_translate / gdalwarp ----
+
+def test_trim_projected_equals_gdal_translate(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "s2/s2_demo_10m.tif")
+    got = save(tmp_path, cov(wcs, "E(381005,384003)", "N(4826000,4829000)", COVERAGEID="s2_demo"))
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[381005, 4829000, 384003, 4826000])
+    same_raster(got, ref)
+    info = gdal.Info(got, format="json")
+    assert info["metadata"]["IMAGE_STRUCTURE"]["COMPRESSION"] == "DEFLATE"
+    ds = gdal.Open(got)
+    assert ds.GetRasterBand(1).GetBlockSize() == [256, 256]
+    assert no_files_left(wcs)
+
+
+def test_trim_geographic_float_equals_gdal_translate(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "dem/dem_demo.tif")
+    ds = gdal.Open(src)
+    gt = ds.GetGeoTransform()
+    x0, y1 = gt[0] + 37.3 * gt[1], gt[3] + 12.2 * gt[5]
+    x1, y0 = gt[0] + 301.6 * gt[1], gt[3] + 250.1 * gt[5]
+    got = save(tmp_path, cov(wcs, f"Long({x0!r},{x1!r})", f"Lat({y0!r},{y1!r})", COVERAGEID="dem_demo"))
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[x0, y1, x1, y0])
+    same_raster(got, ref)
+
+
+def test_time_slice_picks_the_right_file(wcs, tmp_path):
+    got = save(tmp_path, cov(wcs, "Lat(45,50)", "Long(-10,0)", 'time("2025-01-05T00:00:00Z")', COVERAGEID="sst"))
+    src = f'NETCDF:"{wcs.demo}/sst/sst_20250105.nc":sst'
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[-10, 50, 0, 45], outputSRS="EPSG:4326")  # CF without grid_mapping
+    same_raster(got, ref)
+    ds = gdal.Open(got)
+    b = ds.GetRasterBand(1)
+    assert b.GetScale() == pytest.approx(0.01) and b.GetNoDataValue() == -32768
+    # another day differs: the slice really selected day 5
+    other = str(tmp_path / "other.tif")
+    gdal.Translate(other, f'NETCDF:"{wcs.demo}/sst/sst_20250106.nc":sst', projWin=[-10, 50, 0, 45])
+    assert not np.array_equal(gdal.Open(other).ReadAsArray(), b.ReadAsArray())
+
+
+def test_time_trim_gives_a_band_per_day(wcs, tmp_path):
+    got = save(tmp_path, cov(wcs, "Lat(45,50)", "Long(-10,0)", "time(2025-01-03,2025-01-05T12:00:00Z)",
+                             COVERAGEID="sst"))
+    ds = gdal.Open(got)
+    assert ds.RasterCount == 3
+    for i, day in enumerate((3, 4, 5)):
+        ref = gdal.Translate("/vsimem/r.tif", f'NETCDF:"{wcs.demo}/sst/sst_202501{day:02d}.nc":sst',
+                             projWin=[-10, 50, 0, 45])
+        np.testing.assert_array_equal(ds.GetRasterBand(i + 1).ReadAsArray(), ref.ReadAsArray())
+        assert ds.GetRasterBand(i + 1).GetDescription() == f"sst 2025-01-{day:02d}T00:00:00Z"
+
+
+def test_slice_on_a_horizontal_axis(wcs, tmp_path):
+    got = save(tmp_path, cov(wcs, "Long(5.1)", "Lat(45,50)", 'time("2025-01-10")', COVERAGEID="sst"))
+    ds = gdal.Open(got)
+    assert (ds.RasterXSize, ds.RasterYSize) == (1, 20)
+    assert ds.GetGeoTransform()[0] == 5.0
+    ref = gdal.Translate("/vsimem/s.tif", f'NETCDF:"{wcs.demo}/sst/sst_20250110.nc":sst', projWin=[5, 50, 5.25, 45])
+    np.testing.assert_array_equal(ds.ReadAsArray(), ref.ReadAsArray())
+
+
+def test_range_subset(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "s2/s2_demo_10m.tif")
+    names = [f"band{i}" for i in range(1, 5)]
+    d = ET.fromstring(get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage",
+                          COVERAGEID="s2_demo").content)
+    names = [f.get("name") for f in d.findall(".//swe:field", NS)]
+    got = save(tmp_path, cov(wcs, "E(381000,382000)", "N(4828000,4829000)", COVERAGEID="s2_demo",
+                             RANGESUBSET=f"{names[3]},{names[0]}:{names[1]}"))
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[381000, 4829000, 382000, 4828000], bandList=[4, 1, 2])
+    same_raster(got, ref)
+
+
+def test_scaling_equals_gdal_translate_outsize(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "dem/dem_demo.tif")
+    gt = gdal.Open(src).GetGeoTransform()
+    x0, x1 = gt[0] + 100 * gt[1], gt[0] + 300 * gt[1]
+    y1, y0 = gt[3] + 50 * gt[5], gt[3] + 250 * gt[5]
+    win = [f"Long({x0!r},{x1!r})", f"Lat({y0!r},{y1!r})"]
+    for params, size in (({"SCALEFACTOR": "2"}, (100, 100)), ({"SCALESIZE": "i(50),j(40)"}, (50, 40)),
+                         ({"SCALEAXES": "Long(4),Lat(2)"}, (50, 100)), ({"SCALEEXTENT": "i(0:79),j(0:59)"}, (80, 60))):
+        got = save(tmp_path, cov(wcs, *win, COVERAGEID="dem_demo", **params))
+        ref = str(tmp_path / "ref.tif")
+        gdal.Translate(ref, src, projWin=[x0, y1, x1, y0], width=size[0], height=size[1], resampleAlg="near")
+        same_raster(got, ref)
+    got = save(tmp_path, cov(wcs, *win, COVERAGEID="dem_demo", SCALEFACTOR="2",
+                             INTERPOLATION="http://www.opengis.net/def/interpolation/OGC/1/linear"))
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[x0, y1, x1, y0], width=100, height=100, resampleAlg="bilinear")
+    same_raster(got, ref)
+
+
+def test_outputcrs_equals_gdalwarp(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "s2/s2_demo_10m.tif")
+    r = cov(wcs, "Long(1.55,1.6)", "Lat(43.55,43.6)", COVERAGEID="s2_demo",
+            SUBSETTINGCRS="http://www.opengis.net/def/crs/EPSG/0/4326",
+            OUTPUTCRS="http://www.opengis.net/def/crs/EPSG/0/4326", SCALESIZE="i(120),j(96)",
+            INTERPOLATION="http://www.opengis.net/def/interpolation/OGC/1/cubic")
+    got = save(tmp_path, r)
+    ref = str(tmp_path / "ref.tif")
+    gdal.Warp(ref, src, dstSRS="EPSG:4326", outputBounds=[1.55, 43.55, 1.6, 43.6], width=120, height=96,
+              resampleAlg="cubic")
+    same_raster(got, ref)
+
+
+def test_outputcrs_3857_default_size(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "dem/dem_demo.tif")
+    got = save(tmp_path, cov(wcs, COVERAGEID="dem_demo", OUTPUTCRS="EPSG:3857"))
+    ds = gdal.Open(got)
+    assert ds.GetSpatialRef().GetAuthorityCode(None) == "3857"
+    gt = ds.GetGeoTransform()
+    bounds = [gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3]]
+    ref = str(tmp_path / "ref.tif")
+    gdal.Warp(ref, src, dstSRS="EPSG:3857", outputBounds=bounds, width=ds.RasterXSize, height=ds.RasterYSize)
+    same_raster(got, ref)
+
+
+def test_lat_long_subset_on_projected_coverage(wcs, tmp_path):
+    got = save(tmp_path, cov(wcs, "Long(1.55,1.57)", "Lat(43.55,43.56)", COVERAGEID="s2_demo"))
+    ds = gdal.Open(got)
+    assert ds.GetSpatialRef().GetAuthorityCode(None) == "32631"
+    assert 100 < ds.RasterXSize < 220 and 80 < ds.RasterYSize < 160
+
+
+def test_cog_and_png(wcs, tmp_path):
+    got = save(tmp_path, cov(wcs, "E(381000,384000)", "N(4826000,4829000)", COVERAGEID="s2_demo",
+                             FORMAT="image/tiff;application=cog"))
+    info = gdal.Info(got, format="json")
+    assert info["metadata"]["IMAGE_STRUCTURE"].get("LAYOUT") == "COG"
+    r = cov(wcs, COVERAGEID="s2_demo", FORMAT="image/png")
+    assert r.status_code == 400 and exception(r)[0] == "InvalidParameterValue" or exception(r)[0] == "InvalidFormat"
+
+
+# ---- exceptions: every code, nothing on disk ----
+
+@pytest.mark.parametrize("params,subsets,code,status", [
+    ({"COVERAGEID": None}, [], "MissingParameterValue", 400),
+    ({"COVERAGEID": "nope"}, [], "NoSuchCoverage", 404),
+    ({}, ["foo(1,2)"], "InvalidAxisLabel", 404),
+    ({}, ["Long(1,2)", "Long(3,4)"], "InvalidAxisLabel", 404),
+    ({}, ["Long(10,5)"], "InvalidSubsetting", 404),
+    ({}, ["Long(100,120)"], "InvalidSubsetting", 404),
+    ({}, ["Long(a,b)"], "InvalidSubsetting", 404),
+    ({}, ["Long[1,2]"], "InvalidSubsetting", 404),
+    ({"COVERAGEID": "sst"}, ['time("1990-01-01")'], "InvalidSubsetting", 404),
+    ({"COVERAGEID": "sst"}, ['time("2025-02-03","2025-02-05")'], "InvalidSubsetting", 404),
+    ({"COVERAGEID": "sst"}, ['time("2025-01-09","2025-01-05")'], "InvalidSubsetting", 404),
+    ({"COVERAGEID": "sst"}, ['time("yesterday")'], "InvalidSubsetting", 404),
+    ({"SUBSETTINGCRS": "EPSG:999999"}, ["Long(1,2)"], "SubsettingCrs-NotSupported", 400),
+    ({"SUBSETTINGCRS": "nonsense"}, ["Long(1,2)"], "SubsettingCrs-NotSupported", 400),
+    ({"OUTPUTCRS": "http://www.opengis.net/def/crs/EPSG/0/1"}, [], "OutputCrs-NotSupported", 400),
+    ({"SCALEFACTOR": "0"}, [], "InvalidScaleFactor", 400),
+    ({"SCALEFACTOR": "-2"}, [], "InvalidScaleFactor", 400),
+    ({"SCALEFACTOR": "abc"}, [], "InvalidScaleFactor", 400),
+    ({"SCALEAXES": "Long(0)"}, [], "InvalidScaleFactor", 400),
+    ({"SCALEAXES": "foo(2)"}, [], "InvalidAxisLabel", 404),
+    ({"SCALESIZE": "i(0),j(10)"}, [], "InvalidExtent", 400),
+    ({"SCALESIZE": "i(99999999),j(10)"}, [], "InvalidExtent", 400),
+    ({"SCALEEXTENT": "i(10:5)"}, [], "InvalidExtent", 400),
+    ({"SCALESIZE": "i(1000000),j(1000000)"}, [], "ResponseTooLarge", 413),
+    ({"RANGESUBSET": "nosuchband"}, [], "NoSuchField", 400),
+    ({"INTERPOLATION": "http://www.opengis.net/def/interpolation/OGC/1/lost-area"}, [],
+     "InterpolationMethodNotSupported", 400),
+    ({"FORMAT": "image/jpeg2000"}, [], "InvalidParameterValue", 400),
+])
+def test_getcoverage_exceptions(wcs, params, subsets, code, status):
+    p = {"COVERAGEID": "dem_demo"}
+    p.update(params)
+    p = {k: v for k, v in p.items() if v is not None}
+    r = cov(wcs, *subsets, **p)
+    assert r.status_code == status, r.text
+    assert exception(r)[0] == code
+    assert no_files_left(wcs)
+
+
+def test_size_limit_checked_before_work(wcs):
+    # the whole sst aggregation in Float64 at 8x would be far over 64 MiB
+    r = cov(wcs, COVERAGEID="sst", SCALEFACTOR="0.05")
+    assert r.status_code == 413 and exception(r)[0] == "ResponseTooLarge"
+    assert no_files_left(wcs)
+
+
+@pytest.mark.parametrize("params,code,locator", [
+    ({"SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "DescribeCoverage"}, "MissingParameterValue", "coverageId"),
+    ({"SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "DescribeCoverage", "COVERAGEID": "sst,nope"},
+     "NoSuchCoverage", "nope"),
+    ({"SERVICE": "WCS", "REQUEST": "DescribeCoverage", "COVERAGEID": "sst"}, "MissingParameterValue", "version"),
+    ({"SERVICE": "WCS", "VERSION": "9.9.9", "REQUEST": "GetCoverage", "COVERAGEID": "sst"}, "InvalidParameterValue",
+     "version"),
+    ({"SERVICE": "WCS", "VERSION": "2.0.1"}, "MissingParameterValue", "request"),
+    ({"SERVICE": "WMS", "REQUEST": "GetCapabilities"}, "InvalidParameterValue", "service"),
+    ({"SERVICE": "WCS", "REQUEST": "GetCapabilities", "ACCEPTVERSIONS": "3.0.0"}, "VersionNegotiationFailed",
+     "acceptversions"),
+    ({"SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "Transaction"}, "OperationNotSupported", "request"),
+])
+def test_request_exceptions(wcs, params, code, locator):
+    r = get(wcs, **params)
+    assert r.status_code in (400, 404, 501)
+    assert exception(r) == (code, locator)
