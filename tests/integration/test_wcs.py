@@ -335,3 +335,63 @@ def test_request_exceptions(wcs, params, code, locator):
     r = get(wcs, **params)
     assert r.status_code in (400, 404, 501)
     assert exception(r) == (code, locator)
+
+
+# ---- NetCDF output ----
+
+def test_netcdf_time_trim_equals_source_slice(wcs, tmp_path):
+    import xarray as xr
+    p = save(tmp_path, cov(wcs, "Lat(45,50)", "Long(-10,0)", "time(2025-01-03,2025-01-05)", COVERAGEID="sst",
+                           FORMAT="application/netcdf"), "out.nc")
+    days = [xr.open_dataset(f"{wcs.demo}/sst/sst_202501{d:02d}.nc") for d in (3, 4, 5)]
+    with xr.open_dataset(p) as got, xr.concat(days, "time") as src:
+        ref = src.sst.sel(lat=slice(45, 50), lon=slice(-10, 0))
+        assert got.sst.dims == ("time", "lat", "lon") and got.sst.shape == ref.shape == (3, 20, 40)
+        np.testing.assert_array_equal(got.time.values, ref.time.values)
+        np.testing.assert_array_equal(got.lat.values, ref.lat.values)
+        np.testing.assert_array_equal(got.lon.values, ref.lon.values)
+        np.testing.assert_array_equal(got.sst.values, ref.values)  # NaN where land, decoded the same way
+        assert got.sst.attrs["units"] == "degree_Celsius"
+        assert got.sst.attrs["standard_name"] == "sea_surface_temperature"
+        assert got.sst.encoding["scale_factor"] == pytest.approx(0.01)
+        assert got.time.encoding["units"] == "days since 2025-01-01 00:00:00"
+        assert got.time.encoding["calendar"] == "standard"
+        assert got.attrs["Conventions"] == "CF-1.8" and got.attrs["institution"] == "nadir project"
+        assert got.crs.attrs["grid_mapping_name"] == "latitude_longitude"
+    assert no_files_left(wcs)
+
+
+def test_netcdf_raw_values_and_time_slice(wcs, tmp_path):
+    from netCDF4 import Dataset
+    p = save(tmp_path, cov(wcs, "Lat(60,62)", "Long(2,5)", 'time("2025-01-20")', COVERAGEID="sst",
+                           FORMAT="application/netcdf"), "out.nc")
+    with Dataset(p) as got, Dataset(f"{wcs.demo}/sst/sst_20250120.nc") as src:
+        got.set_auto_maskandscale(False)
+        src.set_auto_maskandscale(False)
+        lat, lon = src["lat"][:], src["lon"][:]
+        j = np.where((lat > 60) & (lat < 62))[0]
+        i = np.where((lon > 2) & (lon < 5))[0]
+        np.testing.assert_array_equal(got["sst"][:], src["sst"][:, j[0]:j[-1] + 1, i[0]:i[-1] + 1])
+        assert got["time"][:].tolist() == [19.0]
+
+
+def test_netcdf_projected_raster(wcs, tmp_path):
+    from netCDF4 import Dataset
+    p = save(tmp_path, cov(wcs, "E(381000,382000)", "N(4828000,4829000)", COVERAGEID="s2_demo",
+                           FORMAT="application/netcdf", RANGESUBSET="2"), "out.nc")
+    src = gdal.Open(os.path.join(wcs.demo, "s2/s2_demo_10m.tif"))
+    ref = src.GetRasterBand(2).ReadAsArray(100, 100, 100, 100)
+    with Dataset(p) as got:
+        got.set_auto_maskandscale(False)
+        names = [v for v in got.variables if v not in ("crs", "x", "y")]
+        assert len(names) == 1
+        np.testing.assert_array_equal(got[names[0]][:], ref)
+        assert got["x"][0] == 381005 and got["y"][0] == 4828995
+        assert got["crs"].grid_mapping_name == "transverse_mercator"
+        assert got["crs"].longitude_of_central_meridian == 3
+
+
+def test_netcdf_refuses_scaling(wcs):
+    r = cov(wcs, COVERAGEID="sst", FORMAT="application/netcdf", SCALEFACTOR="2")
+    assert r.status_code == 400 and exception(r)[0] == "InvalidParameterValue"
+    assert no_files_left(wcs)
