@@ -34,12 +34,20 @@ typedef struct nd_dataset_conf {
     int line;
 } nd_dataset_conf;
 
+/* The STAC catalogue (server/catalog). */
+typedef struct nd_catalog_conf {
+    char *database;           /* SQLite file; NULL = <server.data_dir>/catalog.db */
+    bool transactions;        /* STAC transactions extension; default false */
+    char *api_key;            /* required by transactions (Authorization: Bearer KEY or X-API-Key) */
+} nd_catalog_conf;
+
 typedef struct nd_config {
     char *path;               /* the file loaded */
     char *dir;                /* its directory: relative paths in it are relative to this */
     nd_server_conf server;
     nd_dataset_conf *datasets;
     size_t ndatasets;
+    nd_catalog_conf catalog;
 } nd_config;
 
 /* On error returns negative and writes "FILE:LINE:COL: what was expected" into err. */

@@ -46,6 +46,11 @@
  *     source              path/glob    required                 relative to the config's directory
  *     variables           string list  [] (all)
  *
+ *   catalog:
+ *     database            path         <server.data_dir>/catalog.db
+ *     transactions        bool         false                    STAC transactions (create/update/delete)
+ *     api_key             string       none                     required when transactions are on
+ *
  * ${VAR}, ${VAR:-default} and $$ are substituted in every scalar value.
  */
 
@@ -467,11 +472,22 @@ static const schema server_schema = {"server", server_fields, LEN(server_fields)
 static const schema dataset_schema = {"dataset", dataset_fields, LEN(dataset_fields),
                                       sizeof(nd_dataset_conf), dataset_finish, dataset_free_extra};
 
+#define C(f) offsetof(nd_catalog_conf, f)
+static const field catalog_fields[] = {
+    {"database", T_STRING, C(database), 0, NULL, 1, 0, false, fix_path, NULL},
+    {"transactions", T_BOOL, C(transactions), 0, "false", 0, 0, false, NULL, NULL},
+    {"api_key", T_STRING, C(api_key), 0, NULL, 8, 256, false, NULL, NULL},
+};
+#undef C
+static const schema catalog_schema = {"catalog", catalog_fields, LEN(catalog_fields), sizeof(nd_catalog_conf),
+                                      NULL, NULL};
+
 /* Later services add their section here: one line and a struct in config.h. */
 static const field top_fields[] = {
     {"server", T_SECTION, offsetof(nd_config, server), 0, NULL, 0, 0, false, NULL, &server_schema},
     {"datasets", T_SECTION_LIST, offsetof(nd_config, datasets), offsetof(nd_config, ndatasets), NULL, 0, 0,
      false, NULL, &dataset_schema},
+    {"catalog", T_SECTION, offsetof(nd_config, catalog), 0, NULL, 0, 0, false, NULL, &catalog_schema},
 };
 static const schema top_schema = {"the configuration", top_fields, LEN(top_fields), sizeof(nd_config), NULL,
                                   NULL};

@@ -1,0 +1,220 @@
+/* Item search: one SQL statement with bound values from the typed query, keyset paging on (sort keys, rid). */
+#include <string.h>
+
+#include "nadir/catalog.h"
+
+static void append_sql(nd_sql *dst, const nd_sql *src) {
+    nd_buf_append(&dst->text, src->text.data ? src->text.data : "", src->text.len);
+    for (size_t i = 0; i < src->nbinds; i++) {
+        if (dst->nbinds == dst->cap) {
+            dst->cap = dst->cap ? dst->cap * 2 : 16;
+            dst->binds = nd_xrealloc(dst->binds, dst->cap * sizeof *dst->binds);
+        }
+        dst->binds[dst->nbinds++] = src->binds[i];
+    }
+}
+
+/* The sort expression of a key: "datetime" sorts by the start of the item's time so intervals sort too. */
+static void sort_expr(nd_sql *q, const char *name) {
+    if (!strncmp(name, "properties.", 11)) name += 11;
+    if (!strcmp(name, "datetime")) nd_buf_puts(&q->text, "i.start_dt");
+    else nd_cat_property_sql(q, name);
+}
+
+/* Candidate rows from the R*Tree for a geometry's boxes, then the exact test with GEOS. */
+static void spatial(nd_sql *w, const nd_geom *g) {
+    nd_buf_puts(&w->text, " AND i.rid IN (");
+    for (int b = 0; b < g->nbox; b++) {
+        if (b) nd_buf_puts(&w->text, " UNION ALL ");
+        nd_buf_puts(&w->text, "SELECT item FROM items_box WHERE minx <= ");
+        nd_sql_add_real(w, g->box[b][2]);
+        nd_buf_puts(&w->text, " AND maxx >= ");
+        nd_sql_add_real(w, g->box[b][0]);
+        nd_buf_puts(&w->text, " AND miny <= ");
+        nd_sql_add_real(w, g->box[b][3]);
+        nd_buf_puts(&w->text, " AND maxy >= ");
+        nd_sql_add_real(w, g->box[b][1]);
+    }
+    nd_buf_puts(&w->text, ") AND nd_spatial(1, i.geom, ");
+    nd_sql_add_blob(w, g->wkb, g->wkb_len);
+    nd_buf_puts(&w->text, ")");
+}
+
+static void in_list(nd_sql *w, const char *col, const char *const *v, size_t n) {
+    nd_buf_printf(&w->text, " AND %s IN (", col);
+    for (size_t i = 0; i < n; i++) {
+        if (i) nd_buf_puts(&w->text, ",");
+        nd_sql_add_text(w, v[i]);
+    }
+    nd_buf_puts(&w->text, ")");
+}
+
+static void bind_json(nd_sql *q, json_t *v) {
+    if (json_is_integer(v)) nd_sql_add_int(q, json_integer_value(v));
+    else if (json_is_real(v)) nd_sql_add_real(q, json_real_value(v));
+    else if (json_is_string(v)) nd_sql_add_text(q, json_string_value(v));
+    else nd_sql_add_null(q);
+}
+
+/* Rows strictly after the token's position in the order (k1 dir, k2 dir, ..., rid ASC); SQLite sorts NULL
+ * first ascending and last descending, so "after NULL" ascending is "IS NOT NULL", descending nothing. */
+static void keyset(nd_sql *w, const nd_search *s, json_t *keys, json_int_t rid, size_t k) {
+    if (k == s->nsort) {
+        nd_buf_puts(&w->text, "i.rid > ");
+        nd_sql_add_int(w, rid);
+        return;
+    }
+    json_t *v = json_array_get(keys, k);
+    bool null = json_is_null(v);
+    nd_buf_puts(&w->text, "(");
+    if (!s->sort[k].desc) {
+        if (null) {
+            sort_expr(w, s->sort[k].property);
+            nd_buf_puts(&w->text, " IS NOT NULL");
+        } else {
+            sort_expr(w, s->sort[k].property);
+            nd_buf_puts(&w->text, " > ");
+            bind_json(w, v);
+        }
+    } else {
+        if (null) {
+            nd_buf_puts(&w->text, "0");
+        } else {
+            nd_buf_puts(&w->text, "(");
+            sort_expr(w, s->sort[k].property);
+            nd_buf_puts(&w->text, " < ");
+            bind_json(w, v);
+            nd_buf_puts(&w->text, " OR ");
+            sort_expr(w, s->sort[k].property);
+            nd_buf_puts(&w->text, " IS NULL)");
+        }
+    }
+    nd_buf_puts(&w->text, " OR (");
+    sort_expr(w, s->sort[k].property);
+    nd_buf_puts(&w->text, " IS ");
+    bind_json(w, v);
+    nd_buf_puts(&w->text, " AND ");
+    keyset(w, s, keys, rid, k + 1);
+    nd_buf_puts(&w->text, "))");
+}
+
+static json_t *column_json(sqlite3_stmt *st, int col) {
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, col));
+    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, col));
+    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, col));
+    default: return json_null();
+    }
+}
+
+int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_error *e) {
+    memset(out, 0, sizeof *out);
+    out->matched = -1;
+    int limit = s->limit > 0 ? s->limit : ND_CAT_DEFAULT_LIMIT;
+    json_t *state = NULL;
+    if (s->token) {
+        state = nd_cat_token_check(c, s->fingerprint, s->token);
+        json_t *keys = json_object_get(state, "k");
+        if (!state || !json_is_integer(json_object_get(state, "r")) || !json_is_array(keys) ||
+            json_array_size(keys) != s->nsort) {
+            json_decref(state);
+            return nd_fail(e, ND_E_INVALID_PARAM, "token",
+                           "The paging token is not one this server made for this query");
+        }
+    }
+    nd_sql w = {.arena = a};
+    nd_buf_puts(&w.text, " FROM items i WHERE 1");
+    if (s->ncollections) in_list(&w, "i.collection", s->collections, s->ncollections);
+    if (s->nids) in_list(&w, "i.id", s->ids, s->nids);
+    if (s->has_datetime) {
+        nd_buf_puts(&w.text, " AND i.end_dt >= ");
+        nd_sql_add_real(&w, s->datetime[0]);
+        nd_buf_puts(&w.text, " AND i.start_dt <= ");
+        nd_sql_add_real(&w, s->datetime[1]);
+    }
+    int rc = 0;
+    if (s->has_bbox) {
+        nd_geom g;
+        char why[160];
+        if (nd_geom_from_bbox(a, s->bbox, &g, why, sizeof why)) {
+            rc = nd_fail(e, ND_E_INVALID_PARAM, "bbox", "Invalid bbox: %s", why);
+            goto done;
+        }
+        spatial(&w, &g);
+    }
+    if (s->intersects) spatial(&w, s->intersects);
+    if (s->filter) {
+        nd_buf_puts(&w.text, " AND (");
+        if ((rc = nd_cql2_to_sql(c, s->filter, s->collections, s->ncollections, &w, e))) goto done;
+        nd_buf_puts(&w.text, ")");
+    }
+    size_t where_len = w.text.len, where_binds = w.nbinds;
+
+    nd_sql q = {.arena = a};
+    nd_buf_puts(&q.text, "SELECT i.rid, i.json");
+    for (size_t k = 0; k < s->nsort; k++) {
+        nd_buf_puts(&q.text, ", ");
+        sort_expr(&q, s->sort[k].property);
+    }
+    append_sql(&q, &w);
+    if (state) {
+        nd_buf_puts(&q.text, " AND ");
+        keyset(&q, s, json_object_get(state, "k"), json_integer_value(json_object_get(state, "r")), 0);
+    }
+    nd_buf_puts(&q.text, " ORDER BY ");
+    for (size_t k = 0; k < s->nsort; k++) {
+        sort_expr(&q, s->sort[k].property);
+        nd_buf_puts(&q.text, s->sort[k].desc ? " DESC, " : " ASC, ");
+    }
+    nd_buf_puts(&q.text, "i.rid LIMIT ");
+    nd_sql_add_int(&q, limit + 1);
+
+    sqlite3 *db = nd_cat_acquire(c);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, q.text.data, -1, &st, NULL) != SQLITE_OK || nd_sql_bind(&q, st)) {
+        rc = nd_fail(e, ND_E_INTERNAL, "", "catalogue search: %s", sqlite3_errmsg(db));
+    } else {
+        out->items = json_array();
+        int n = 0, step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n == limit) { /* one more row than asked: there is a next page, from the last row returned */
+                break;
+            }
+            json_t *it = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+            if (it) json_array_append_new(out->items, it);
+            n++;
+            if (n == limit) {
+                json_t *keys = json_array();
+                for (size_t k = 0; k < s->nsort; k++) json_array_append_new(keys, column_json(st, 2 + (int)k));
+                json_decref(state);
+                state = json_pack("{s:o, s:I}", "k", keys, "r", (json_int_t)sqlite3_column_int64(st, 0));
+            }
+        }
+        if (step == SQLITE_ROW) out->next = nd_cat_token_make(c, a, s->fingerprint, state);
+        else if (step != SQLITE_DONE)
+            rc = nd_fail(e, ND_E_INTERNAL, "", "catalogue search: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && s->count) {
+        nd_sql cq = {.arena = a};
+        nd_buf_puts(&cq.text, "SELECT count(*)");
+        nd_buf_append(&cq.text, w.text.data, where_len);
+        cq.binds = w.binds;
+        cq.nbinds = where_binds;
+        if (sqlite3_prepare_v2(db, cq.text.data, -1, &st, NULL) == SQLITE_OK && nd_sql_bind(&cq, st) == 0 &&
+            sqlite3_step(st) == SQLITE_ROW)
+            out->matched = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        nd_buf_free(&cq.text);
+    }
+    nd_cat_release(c, db);
+    nd_sql_free(&q);
+    if (rc) {
+        json_decref(out->items);
+        out->items = NULL;
+    }
+done:
+    nd_sql_free(&w);
+    json_decref(state);
+    return rc;
+}
