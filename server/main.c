@@ -8,6 +8,7 @@
 
 #include "nadir/app.h"
 #include "nadir/demodata.h"
+#include "nadir/jobs.h"
 
 typedef struct command {
     const char *name;
@@ -80,6 +81,8 @@ static int cmd_serve(int argc, char **argv) {
     nd_wcs_register(app);
     nd_dap_register(app);
     nd_stac_register(app);
+    nd_wps_register(app);
+    nd_processes_register(app);
 
     /* Signals go to sigwait in nd_server_run; the worker threads inherit the blocked mask. */
     sigset_t set;
@@ -132,6 +135,11 @@ static int cmd_demo_data(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_run_job(int argc, char **argv) {
+    if (argc != 2) return usage_error("expected one DIR%s", "");
+    return nd_job_run(argv[1]) == 0 ? 0 : 1;
+}
+
 static int cmd_version(int argc, char **argv) {
     printf("nadir %s (GDAL %s, libmicrohttpd, netCDF)\n", ND_VERSION, GDALVersionInfo("RELEASE_NAME"));
     return 0;
@@ -145,6 +153,9 @@ static const command commands[] = {
     {"demo-data", cmd_demo_data, "demo-data [--samples DIR] DIR",
      "Writes deterministic demo data and DIR/nadir.yaml; --samples adds real sample data found under DIR\n"
      "(Debian's r-cran-stars extracted with dpkg -x)."},
+    {"run-job", cmd_run_job, "run-job DIR",
+     "Runs the job in DIR (started by the server's executor): reads DIR/inputs.json, writes the outputs,\n"
+     "DIR/outputs.json and DIR/status.json. Exits 0 when the job succeeded."},
     {"version", cmd_version, "version", "Prints the version."},
 };
 

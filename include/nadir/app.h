@@ -42,5 +42,7 @@ void nd_wmts_register(nd_app *app);
 void nd_wcs_register(nd_app *app);
 void nd_dap_register(nd_app *app);
 void nd_stac_register(nd_app *app);
+void nd_wps_register(nd_app *app);
+void nd_processes_register(nd_app *app);
 
 #endif

@@ -41,6 +41,22 @@ typedef struct nd_catalog_conf {
     char *api_key;            /* required by transactions (Authorization: Bearer KEY or X-API-Key) */
 } nd_catalog_conf;
 
+/* Processing jobs (server/jobs): the executor and its limits. */
+typedef struct nd_processing_conf {
+    char *executor;           /* "local" (default) or "slurm" */
+    int workers;              /* concurrent jobs of the local executor, default 2 */
+    int timeout_s;            /* per job, default 3600 */
+    long long memory_limit;   /* per job (RLIMIT_AS), default 4GiB; 0 = none */
+    int threads;              /* OpenMP/OpenBLAS threads per job, default 1 */
+    char *directory;          /* job directories and index; NULL = <server.data_dir>/jobs */
+    int retention_s;          /* finished jobs and their files are kept this long, default 7 days */
+    int sync_timeout_s;       /* a synchronous execution waits this long, default 60 */
+    long long max_inline;     /* inline (complex or string) input limit, default 1MiB */
+    char *slurm_partition, *slurm_account; /* NULL: Slurm's defaults */
+    char **allowed_hosts;     /* hosts that URL inputs and subscriber callbacks may name; default none */
+    size_t nallowed_hosts;
+} nd_processing_conf;
+
 typedef struct nd_config {
     char *path;               /* the file loaded */
     char *dir;                /* its directory: relative paths in it are relative to this */
@@ -48,6 +64,7 @@ typedef struct nd_config {
     nd_dataset_conf *datasets;
     size_t ndatasets;
     nd_catalog_conf catalog;
+    nd_processing_conf jobs;
 } nd_config;
 
 /* On error returns negative and writes "FILE:LINE:COL: what was expected" into err. */

@@ -46,6 +46,19 @@
  *     source              path/glob    required                 relative to the config's directory
  *     variables           string list  [] (all)
  *
+ *   jobs:
+ *     executor            string       "local"                  local or slurm
+ *     workers             int          2                        concurrent local jobs, 1..1024
+ *     timeout_s           int          3600                     per job
+ *     memory_limit        size         4GiB                     per job (RLIMIT_AS), 0 = none
+ *     threads             int          1                        OpenMP/OpenBLAS threads per job
+ *     directory           path         <server.data_dir>/jobs
+ *     retention_s         int          604800                   finished jobs kept this long, 0 = forever
+ *     sync_timeout_s      int          60                       a synchronous execution waits this long
+ *     max_inline          size         1MiB                     inline input limit (413 above)
+ *     slurm_partition, slurm_account  string  none
+ *     allowed_hosts       string list  []                       hosts URL inputs and callbacks may name
+ *
  *   catalog:
  *     database            path         <server.data_dir>/catalog.db
  *     transactions        bool         false                    STAC transactions (create/update/delete)
@@ -482,12 +495,36 @@ static const field catalog_fields[] = {
 static const schema catalog_schema = {"catalog", catalog_fields, LEN(catalog_fields), sizeof(nd_catalog_conf),
                                       NULL, NULL};
 
+static int fix_executor(loader *L, const ynode *n, const char *key, char **val) {
+    if (!strcmp(*val, "local") || !strcmp(*val, "slurm")) return 0;
+    return fail(L, n ? n->line : 1, n ? n->col : 1, "'%s' must be local or slurm", key);
+}
+
+#define J(f) offsetof(nd_processing_conf, f)
+static const field jobs_fields[] = {
+    {"executor", T_STRING, J(executor), 0, "local", 1, 0, false, fix_executor, NULL},
+    {"workers", T_INT, J(workers), 0, "2", 1, 1024, false, NULL, NULL},
+    {"timeout_s", T_INT, J(timeout_s), 0, "3600", 1, 30 * 86400, false, NULL, NULL},
+    {"memory_limit", T_SIZE, J(memory_limit), 0, "4GiB", 0, 1LL << 50, false, NULL, NULL},
+    {"threads", T_INT, J(threads), 0, "1", 1, 1024, false, NULL, NULL},
+    {"directory", T_STRING, J(directory), 0, NULL, 1, 0, false, fix_path, NULL},
+    {"retention_s", T_INT, J(retention_s), 0, "604800", 0, 0x7fffffff, false, NULL, NULL},
+    {"sync_timeout_s", T_INT, J(sync_timeout_s), 0, "60", 1, 86400, false, NULL, NULL},
+    {"max_inline", T_SIZE, J(max_inline), 0, "1MiB", 1, 1LL << 30, false, NULL, NULL},
+    {"slurm_partition", T_STRING, J(slurm_partition), 0, NULL, 1, 128, false, NULL, NULL},
+    {"slurm_account", T_STRING, J(slurm_account), 0, NULL, 1, 128, false, NULL, NULL},
+    {"allowed_hosts", T_STRLIST, J(allowed_hosts), J(nallowed_hosts), NULL, 0, 0, false, NULL, NULL},
+};
+#undef J
+static const schema jobs_schema = {"jobs", jobs_fields, LEN(jobs_fields), sizeof(nd_processing_conf), NULL, NULL};
+
 /* Later services add their section here: one line and a struct in config.h. */
 static const field top_fields[] = {
     {"server", T_SECTION, offsetof(nd_config, server), 0, NULL, 0, 0, false, NULL, &server_schema},
     {"datasets", T_SECTION_LIST, offsetof(nd_config, datasets), offsetof(nd_config, ndatasets), NULL, 0, 0,
      false, NULL, &dataset_schema},
     {"catalog", T_SECTION, offsetof(nd_config, catalog), 0, NULL, 0, 0, false, NULL, &catalog_schema},
+    {"jobs", T_SECTION, offsetof(nd_config, jobs), 0, NULL, 0, 0, false, NULL, &jobs_schema},
 };
 static const schema top_schema = {"the configuration", top_fields, LEN(top_fields), sizeof(nd_config), NULL,
                                   NULL};

@@ -1,0 +1,19 @@
+/* Shared by the processing front-ends (wps*.c, processes.c): the app's job system, validation
+ * limits from the configuration, and job files served as responses. */
+#ifndef NADIR_OWS_PROCESSING_H
+#define NADIR_OWS_PROCESSING_H
+
+#include "nadir/app.h"
+#include "nadir/jobs.h"
+#include "nadir/process.h"
+
+/* Starts the job system of app once (both front-ends call it); NULL with a message on stderr when
+ * it cannot start, in which case the routes answer 503. */
+nd_jobs *nd_processing_start(nd_app *app);
+nd_process_limits nd_processing_limits(const nd_req *rq);
+/* Serves a file of a job as the response body (streamed). */
+int nd_processing_send_file(nd_req *rq, nd_resp *rs, const char *job_id, const char *name, const char *media_type);
+/* ISO 8601 UTC with milliseconds. */
+const char *nd_processing_time(nd_req *rq, double t);
+
+#endif
