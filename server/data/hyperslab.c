@@ -9,12 +9,16 @@
 #include <netcdf.h>
 
 #include "nadir/read.h"
+#include "nadir/schema.h"
 
 #define MAX_DIMS 64
 
 /* netCDF-C (and the HDF5 beneath it) is not thread-safe; every call from the request threads goes
  * through this one lock. */
 static pthread_mutex_t nc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void nd_nc_lock(void) { pthread_mutex_lock(&nc_lock); }
+void nd_nc_unlock(void) { pthread_mutex_unlock(&nc_lock); }
 
 size_t nd_var_type_size(const nd_variable *v) {
     if (v->band) return (size_t)GDALGetDataTypeSizeBytes((GDALDataType)v->gdal_type);
