@@ -1,7 +1,25 @@
-/* OPeNDAP DAP4 front-end (the protocol itself arrives with the OPeNDAP service): its error document. */
+/* OPeNDAP DAP4: the DMR, chunked little-endian .dap data with a CRC32 after each variable (unless the client
+ * sends dap4.checksum=false: then none, and the first chunk carries the no-checksum flag that netCDF-C 4.9
+ * understands), the DSR, and the DAP4 error document. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <netcdf.h>
+#include <zlib.h>
+
+#include "nadir/app.h"
+#include "nadir/dap.h"
 #include "nadir/ows.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "dap4.c sends host-order values flagged little-endian"
+#endif
+
+#define CHUNK_LAST 1
+#define CHUNK_ERROR 2
+#define CHUNK_LITTLE_ENDIAN 4
+#define CHUNK_NO_CHECKSUM 8
 
 void nd_dap4_render_error(nd_req *rq, nd_resp *rs) {
     nd_errcode code = rq->err.code ? rq->err.code : ND_E_INTERNAL;
@@ -16,4 +34,281 @@ void nd_dap4_render_error(nd_req *rq, nd_resp *rs) {
     rs->status = status;
     rs->content_type = "application/vnd.opendap.dap4.error+xml";
     rs->cache_seconds = 0;
+}
+
+static const char *dap4_type(int t) {
+    switch (t) {
+    case NC_BYTE: return "Int8";
+    case NC_UBYTE: return "UInt8";
+    case NC_CHAR: return "Char";
+    case NC_SHORT: return "Int16";
+    case NC_USHORT: return "UInt16";
+    case NC_INT: return "Int32";
+    case NC_UINT: return "UInt32";
+    case NC_INT64: return "Int64";
+    case NC_UINT64: return "UInt64";
+    case NC_FLOAT: return "Float32";
+    case NC_DOUBLE: return "Float64";
+    default: return "String";
+    }
+}
+
+static int parse_and_select(nd_req *rq, const nd_dataset *ds, nd_dap_req *d) {
+    const char *ce = nd_req_query(rq, "dap4.ce");
+    nd_dap_ce c = {0};
+    if (ce) {
+        int rc = nd_dap4_ce_parse(rq->arena, ce, &c, &rq->err);
+        if (rc < 0) return rc;
+    }
+    int rc = nd_dap_select(rq, ds, &c, ND_DAP4, d);
+    if (rc < 0) nd_dap_req_free(d);
+    return rc;
+}
+
+/* ---- DMR ---- */
+
+static void attr_value(nd_buf *b, const nd_attr *a, size_t i) {
+    char num[64];
+    const void *p = a->data;
+    switch (a->type) {
+    case NC_BYTE: snprintf(num, sizeof num, "%d", ((const signed char *)p)[i]); break;
+    case NC_UBYTE: snprintf(num, sizeof num, "%u", ((const unsigned char *)p)[i]); break;
+    case NC_SHORT: snprintf(num, sizeof num, "%d", ((const short *)p)[i]); break;
+    case NC_USHORT: snprintf(num, sizeof num, "%u", ((const unsigned short *)p)[i]); break;
+    case NC_INT: snprintf(num, sizeof num, "%d", ((const int *)p)[i]); break;
+    case NC_UINT: snprintf(num, sizeof num, "%u", ((const unsigned *)p)[i]); break;
+    case NC_INT64: snprintf(num, sizeof num, "%lld", ((const long long *)p)[i]); break;
+    case NC_UINT64: snprintf(num, sizeof num, "%llu", ((const unsigned long long *)p)[i]); break;
+    case NC_FLOAT: snprintf(num, sizeof num, "%.9g", ((const float *)p)[i]); break;
+    case NC_DOUBLE: snprintf(num, sizeof num, "%.17g", ((const double *)p)[i]); break;
+    case NC_STRING: nd_buf_put_xml(b, ((char *const *)p)[i]); return;
+    default: return;
+    }
+    if (strcmp(num, "nan") == 0 || strcmp(num, "-nan") == 0) strcpy(num, "NaN");
+    else if (strcmp(num, "inf") == 0) strcpy(num, "Infinity");
+    else if (strcmp(num, "-inf") == 0) strcpy(num, "-Infinity");
+    nd_buf_puts(b, num);
+}
+
+static void dmr_attr(nd_buf *b, const nd_attr *a, const char *indent) {
+    if (!a->name[0]) return;
+    nd_buf_printf(b, "%s<Attribute name=\"", indent);
+    nd_buf_put_xml(b, a->name);
+    nd_buf_printf(b, "\" type=\"%s\">", a->type == NC_CHAR ? "String" : dap4_type(a->type));
+    if (a->type == NC_CHAR) {
+        nd_buf_puts(b, "<Value>");
+        nd_buf_put_xml(b, a->data);
+        nd_buf_puts(b, "</Value>");
+    } else {
+        for (size_t i = 0; i < a->len; i++) {
+            nd_buf_puts(b, "<Value>");
+            attr_value(b, a, i);
+            nd_buf_puts(b, "</Value>");
+        }
+    }
+    nd_buf_puts(b, "</Attribute>\n");
+}
+
+static bool in_items(const nd_dap_req *d, const nd_svar *sv, bool whole) {
+    for (size_t i = 0; i < d->nitems; i++) {
+        if (d->items[i].sv != sv) continue;
+        if (!whole) return true;
+        for (int k = 0; k < sv->v.ndims; k++)
+            if (d->items[i].count[k] != sv->v.shape[k] || d->items[i].start[k] || d->items[i].stride[k] != 1)
+                return false;
+        return true;
+    }
+    return false;
+}
+
+static void dmr_text(nd_buf *b, const nd_dap_req *d) {
+    const nd_schema *s = d->schema;
+    nd_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Dataset xmlns=\"http://xml.opendap.org/ns/DAP/4.0#\""
+                   " dapVersion=\"4.0\" dmrVersion=\"1.0\" name=\"");
+    nd_buf_put_xml(b, d->ds->id);
+    nd_buf_puts(b, "\">\n");
+    /* Shared dimensions used at full length by some selected variable. */
+    for (size_t i = 0; i < s->ndims; i++) {
+        bool used = false;
+        for (size_t k = 0; k < d->nitems && !used; k++) {
+            const nd_dap_item *it = &d->items[k];
+            for (int j = 0; j < it->rank && !used; j++)
+                used = it->sv->dimids[j] == (int)i && it->count[j] == s->dims[i].len;
+        }
+        if (!used) continue;
+        nd_buf_puts(b, "  <Dimension name=\"");
+        nd_buf_put_xml(b, s->dims[i].name);
+        nd_buf_printf(b, "\" size=\"%zu\"/>\n", s->dims[i].len);
+    }
+    for (size_t i = 0; i < d->nitems; i++) {
+        const nd_dap_item *it = &d->items[i];
+        const nd_svar *sv = it->sv;
+        const char *t = dap4_type(sv->type);
+        nd_buf_printf(b, "  <%s name=\"", t);
+        nd_buf_put_xml(b, sv->v.name);
+        nd_buf_puts(b, "\">\n");
+        for (int k = 0; k < it->rank; k++) {
+            if (it->count[k] == s->dims[sv->dimids[k]].len) {
+                nd_buf_puts(b, "    <Dim name=\"/");
+                nd_buf_put_xml(b, sv->v.dims[k]);
+                nd_buf_puts(b, "\"/>\n");
+            } else {
+                nd_buf_printf(b, "    <Dim size=\"%zu\"/>\n", it->count[k]);
+            }
+        }
+        for (size_t a = 0; a < sv->nattrs; a++) dmr_attr(b, &sv->attrs[a], "    ");
+        /* Maps name coordinate variables sent whole alongside. */
+        for (int k = 0; k < it->rank && !sv->is_coord; k++) {
+            const nd_svar *m = nd_schema_var(s, sv->v.dims[k]);
+            if (!m || !m->is_coord || !in_items(d, m, true) || it->count[k] != m->v.shape[0]) continue;
+            nd_buf_puts(b, "    <Map name=\"/");
+            nd_buf_put_xml(b, m->v.name);
+            nd_buf_puts(b, "\"/>\n");
+        }
+        nd_buf_printf(b, "  </%s>\n", t);
+    }
+    for (size_t a = 0; a < s->ngattrs; a++) dmr_attr(b, &s->gattrs[a], "  ");
+    nd_buf_puts(b, "</Dataset>\n");
+}
+
+int nd_dap4_dmr(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
+    nd_dap_req d;
+    int rc = parse_and_select(rq, ds, &d);
+    if (rc < 0) return rc;
+    dmr_text(&rs->body, &d);
+    nd_dap_req_free(&d);
+    rs->status = 200;
+    rs->content_type = "application/vnd.opendap.dap4.dataset-metadata+xml";
+    rs->compressible = true;
+    rs->cache_seconds = 60;
+    nd_dap_headers(rq, rs, ND_DAP4, "dap4-dmr");
+    return 0;
+}
+
+/* ---- .dap: chunks of little-endian values ---- */
+
+typedef struct {
+    bool checksums;
+    uint32_t crc;
+} dap4_state;
+
+static void le64(nd_buf *b, uint64_t v) {
+    unsigned char x[8];
+    for (int i = 0; i < 8; i++) x[i] = (unsigned char)(v >> (8 * i));
+    nd_buf_append(b, x, 8);
+}
+
+static void d_begin(void *cs, const nd_dap_item *it, size_t n, nd_buf *out) {
+    ((dap4_state *)cs)->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+}
+
+static void d_values(void *cs, const nd_dap_item *it, const void *raw, size_t n, size_t rowlen, nd_buf *out) {
+    dap4_state *st = cs;
+    size_t before = out->len;
+    if (it->sv->type == NC_STRING) {
+        for (size_t i = 0; i < n; i++) {
+            const char *s = ((char *const *)raw)[i];
+            size_t len = strlen(s);
+            le64(out, len);
+            nd_buf_append(out, s, len);
+        }
+    } else {
+        nd_buf_append(out, raw, n * nd_nc_type_size(it->sv->type));
+    }
+    /* crc32 takes uInt lengths: feed it in pieces under 1 GiB */
+    for (size_t off = before; off < out->len;) {
+        size_t len = out->len - off > (1u << 30) ? (1u << 30) : out->len - off;
+        st->crc = (uint32_t)crc32(st->crc, (const Bytef *)out->data + off, (uInt)len);
+        off += len;
+    }
+}
+
+static void d_end(void *cs, const nd_dap_item *it, size_t n, nd_buf *out) {
+    dap4_state *st = cs;
+    if (!st->checksums) return;
+    unsigned char x[4] = {(unsigned char)st->crc, (unsigned char)(st->crc >> 8), (unsigned char)(st->crc >> 16),
+                          (unsigned char)(st->crc >> 24)};
+    nd_buf_append(out, x, 4);
+}
+
+static void chunk_header(nd_buf *out, unsigned flags, size_t len) {
+    unsigned char h[4] = {(unsigned char)flags, (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                          (unsigned char)len};
+    nd_buf_append(out, h, 4);
+}
+
+/* Chunk lengths have 24 bits: long payloads (long strings) go out as several chunks. */
+static void d_frame(void *cs, nd_buf *payload, bool last, nd_buf *out) {
+    const size_t max = 1u << 23;
+    size_t off = 0;
+    do {
+        size_t len = payload->len - off > max ? max : payload->len - off;
+        bool end = last && off + len == payload->len;
+        if (len || end) {
+            chunk_header(out, CHUNK_LITTLE_ENDIAN | (end ? CHUNK_LAST : 0), len);
+            nd_buf_append(out, payload->data + off, len);
+        }
+        off += len;
+    } while (off < payload->len);
+}
+
+static const nd_dap_codec dap4_codec = {d_begin, d_values, d_end, d_frame, false};
+
+int nd_dap4_dap(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
+    nd_dap_req d;
+    int rc = parse_and_select(rq, ds, &d);
+    if (rc < 0) return rc;
+    dap4_state *st = nd_xcalloc(1, sizeof *st);
+    const char *ck = nd_req_query(rq, "dap4.checksum");
+    st->checksums = !ck || strcmp(ck, "false") != 0;
+    nd_buf dmr = {0}, head = {0};
+    dmr_text(&dmr, &d);
+    nd_buf_puts(&dmr, "\r\n");
+    /* The DMR is the first chunk, on its own. */
+    chunk_header(&head, CHUNK_LITTLE_ENDIAN | (st->checksums ? 0 : CHUNK_NO_CHECKSUM), dmr.len);
+    nd_buf_append(&head, dmr.data, dmr.len);
+    nd_buf_free(&dmr);
+    rs->status = 200;
+    rs->content_type = "application/vnd.opendap.dap4.data";
+    rs->cache_seconds = 0;
+    nd_dap_headers(rq, rs, ND_DAP4, "dap4-data");
+    nd_dap_stream(&d, &head, &dap4_codec, st, UINT64_MAX, rs);
+    return 0;
+}
+
+/* ---- DSR ---- */
+
+int nd_dap4_dsr(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
+    const char *url = nd_dap_url(rq, ds);
+    nd_buf *b = &rs->body;
+    nd_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DatasetServices xmlns=\"http://xml.opendap.org/ns/DAP/"
+                   "4.0/dataset-services#\">\n  <DapVersion>4.0</DapVersion>\n  <ServerSoftwareVersion>nadir/"
+                   ND_VERSION "</ServerSoftwareVersion>\n  <Dataset name=\"");
+    nd_buf_put_xml(b, ds->id);
+    nd_buf_puts(b, "\" xml:base=\"");
+    nd_buf_put_xml(b, url);
+    nd_buf_puts(b, "\">\n");
+    static const struct {
+        const char *suffix, *role, *type;
+    } svc[] = {
+        {".dmr.xml", "http://services.opendap.org/dap4/dataset-metadata",
+         "application/vnd.opendap.dap4.dataset-metadata+xml"},
+        {".dap", "http://services.opendap.org/dap4/data", "application/vnd.opendap.dap4.data"},
+        {".dsr.xml", "http://services.opendap.org/dap4/dataset-services",
+         "application/vnd.opendap.dap4.dataset-services+xml"},
+        {".das", "http://services.opendap.org/dap2/das", "text/plain"},
+        {".dds", "http://services.opendap.org/dap2/dds", "text/plain"},
+        {".dods", "http://services.opendap.org/dap2/data", "application/octet-stream"},
+        {".html", "http://services.opendap.org/dap2/form", "text/html"},
+    };
+    for (size_t i = 0; i < sizeof svc / sizeof svc[0]; i++)
+        nd_buf_printf(b, "    <Service role=\"%s\"><link type=\"%s\" href=\"%s\"/></Service>\n", svc[i].role,
+                      svc[i].type, svc[i].suffix);
+    nd_buf_puts(b, "  </Dataset>\n</DatasetServices>\n");
+    rs->status = 200;
+    rs->content_type = "application/vnd.opendap.dap4.dataset-services+xml";
+    rs->compressible = true;
+    rs->cache_seconds = 60;
+    nd_dap_headers(rq, rs, ND_DAP4, "dap4-dsr");
+    return 0;
 }
