@@ -1,6 +1,6 @@
 /* OPeNDAP DAP2: .das .dds .dods (XDR, big-endian, streamed) .ascii .html .info .ver, and the DAP2 error form.
- * Type mapping (documented in docs): byte -> Byte with _Unsigned "false"; ubyte -> Byte; short/ushort/int/uint
- * -> Int16/UInt16/Int32/UInt32; float/double -> Float32/Float64; int64/uint64 -> Float64 (DAP2 has no 64-bit
+ * Type mapping (documented in docs): byte and ubyte -> Byte; short/ushort/int/uint -> Int16/UInt16/Int32/UInt32,
+ * unsigned ones with _Unsigned "true" (netCDF-C shows DAP2 through the signed netCDF-3 model, Byte included); float/double -> Float32/Float64; int64/uint64 -> Float64 (DAP2 has no 64-bit
  * integers: exact up to 2^53, never a failed request); string -> String; char arrays -> String arrays over all
  * but the last dimension, with DODS { strlen; dimName; } so netCDF clients rebuild the char array. */
 #include <math.h>
@@ -123,8 +123,8 @@ static void put_double(nd_buf *b, double v, int digits) {
     else nd_buf_printf(b, "%.*g", digits, v);
 }
 
-/* One attribute; on a signed-byte variable byte attributes keep the Byte bit pattern (with _Unsigned "false"
- * clients read both back signed), elsewhere they widen to Int16. */
+/* One attribute; on a signed-byte variable byte attributes keep the Byte bit pattern (netCDF-C reads both
+ * back signed), elsewhere they widen to Int16. */
 static void das_attr(nd_buf *b, const nd_attr *a, int var_type, const char *indent) {
     if (!a->name[0] || (a->type != NC_CHAR && a->len == 0)) return;
     const char *t = a->type == NC_BYTE && var_type != NC_BYTE ? "Int16" : dap2_type(a->type);
@@ -174,7 +174,6 @@ static void das_text(nd_buf *b, const nd_dap_req *d) {
         /* netCDF-C shows DAP2 through the netCDF-3 model (unsigned types become signed of the same size):
          * _Unsigned tells clients (netCDF4-python, xarray) how to read the bits back. */
         if (!nd_schema_attr(sv->attrs, sv->nattrs, "_Unsigned")) {
-            if (sv->type == NC_BYTE) nd_buf_puts(b, "        String _Unsigned \"false\";\n");
             if (sv->type == NC_UBYTE || sv->type == NC_USHORT || sv->type == NC_UINT)
                 nd_buf_puts(b, "        String _Unsigned \"true\";\n");
         }
@@ -182,11 +181,12 @@ static void das_text(nd_buf *b, const nd_dap_req *d) {
             nd_buf_printf(b, "        String _nadir_dap2_type \"%s served as Float64\";\n",
                           sv->v.nc_type == NC_INT64 ? "int64" : "uint64");
         if (sv->type == NC_CHAR && sv->v.ndims > 0) {
-            nd_buf_printf(b, "        DODS {\n            Int32 strlen %zu;\n            String dimName ",
+            /* netCDF-C reads these flattened names (libdap2/dapattr.c) */
+            nd_buf_printf(b, "        Int32 DODS.strlen %zu;\n        String DODS.dimName ",
                           sv->v.shape[sv->v.ndims - 1]);
             const char *dn = sv->v.dims[sv->v.ndims - 1];
             put_string(b, dn, strlen(dn));
-            nd_buf_puts(b, ";\n        }\n");
+            nd_buf_puts(b, ";\n");
         }
         nd_buf_puts(b, "    }\n");
     }
