@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nadir/app.h"
+#include "nadir/catalog.h"
 #include "nadir/demodata.h"
 #include "nadir/jobs.h"
 
@@ -140,6 +142,45 @@ static int cmd_run_job(int argc, char **argv) {
     return nd_job_run(argv[1]) == 0 ? 0 : 1;
 }
 
+static int cmd_ingest(int argc, char **argv) {
+    const char *conf = NULL, *db = NULL, *collection = "ingested";
+    bool quiet = false;
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"database", required_argument, 0, 'd'},
+                                         {"collection", required_argument, 0, 'C'}, {"quiet", no_argument, 0, 'q'}, {0}};
+    for (int c; (c = getopt_long(argc, argv, "c:d:q", opts, NULL)) != -1;) {
+        if (c == 'c') conf = optarg;
+        else if (c == 'd') db = optarg;
+        else if (c == 'C') collection = optarg;
+        else if (c == 'q') quiet = true;
+        else return usage_error("unknown option%s", "");
+    }
+    if (optind >= argc) return usage_error("expected at least one PATH%s", "");
+    if (!conf && !db) return usage_error("expected -c FILE or --database DB%s", "");
+    nd_config *cfg = NULL;
+    char err[1024], path[4096];
+    if (conf && nd_config_load(conf, &cfg, err, sizeof err) < 0) return fprintf(stderr, "nadir: %s\n", err), 1;
+    if (!db && cfg->catalog.database) db = cfg->catalog.database;
+    if (!db) {
+        mkdir(cfg->server.data_dir, 0755);
+        snprintf(path, sizeof path, "%s/catalog.db", cfg->server.data_dir);
+        db = path;
+    }
+    nd_cat *cat;
+    int rc = 1;
+    if (nd_cat_open(db, 1, &cat, err, sizeof err) < 0) {
+        fprintf(stderr, "nadir: %s\n", err);
+    } else {
+        size_t added, skipped;
+        int failed = nd_cat_ingest_paths(cat, collection, argv + optind, (size_t)(argc - optind), !quiet, &added, &skipped);
+        printf("%zu item(s) added or updated, %zu unchanged, %d failed, in collection %s\n", added, skipped, failed,
+               collection);
+        nd_cat_close(cat);
+        rc = failed ? 1 : 0;
+    }
+    nd_config_free(cfg);
+    return rc;
+}
+
 static int cmd_version(int argc, char **argv) {
     printf("nadir %s (GDAL %s, libmicrohttpd, netCDF)\n", ND_VERSION, GDALVersionInfo("RELEASE_NAME"));
     return 0;
@@ -156,6 +197,9 @@ static const command commands[] = {
     {"run-job", cmd_run_job, "run-job DIR",
      "Runs the job in DIR (started by the server's executor): reads DIR/inputs.json, writes the outputs,\n"
      "DIR/outputs.json and DIR/status.json. Exits 0 when the job succeeded."},
+    {"ingest", cmd_ingest, "ingest (-c FILE | --database DB) [--collection ID] [--quiet] PATH...",
+     "Scans files and directories (GDAL and NetCDF) into STAC items of the catalogue: footprint, time, projection,\n"
+     "bands, checksum; unchanged files are skipped, unreadable ones reported and skipped."},
     {"version", cmd_version, "version", "Prints the version."},
 };
 

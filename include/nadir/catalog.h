@@ -78,6 +78,7 @@ typedef struct nd_geom {
     size_t wkb_len;
     double box[2][4];        /* minx, miny, maxx, maxy */
     int nbox;
+    bool wrapped;            /* it was drawn past ±180° and has been cut there */
 } nd_geom;
 
 /* From GeoJSON (a geometry object); longitudes past ±180 are wrapped, an invalid geometry refused. */
@@ -85,6 +86,8 @@ int nd_geom_from_geojson(nd_arena *a, json_t *g, nd_geom *out, char *why, size_t
 int nd_geom_from_wkt(nd_arena *a, const char *wkt, nd_geom *out, char *why, size_t whylen);
 /* A lon/lat box; west > east crosses the antimeridian. */
 int nd_geom_from_bbox(nd_arena *a, const double bbox[4], nd_geom *out, char *why, size_t whylen);
+/* GeoJSON of the (wrapped) geometry, a new reference. */
+json_t *nd_geom_to_geojson(const nd_geom *g);
 /* Registers nd_spatial(op, wkb, wkb) on a connection. */
 void nd_geom_register_sql(sqlite3 *db);
 
@@ -217,7 +220,7 @@ int nd_cat_ingest_paths(nd_cat *c, const char *collection, char **paths, size_t 
                         size_t *added, size_t *skipped);
 /* Valid-data outline of band 1 of a GDAL dataset name, and the outline of a swath file from its 2-D lat/lon
  * arrays: GeoJSON geometries in lon/lat, or NULL. */
-json_t *nd_cat_footprint_raster(const char *src);
+json_t *nd_cat_footprint_raster(const char *src, const char *fallback_wkt);
 json_t *nd_cat_footprint_swath(const char *path);
 /* The collection object of a configured dataset. */
 json_t *nd_cat_collection_from_dataset(const nd_dataset *ds);

@@ -17,7 +17,7 @@
 static bool valid(double v, int has_nd, double nd) { return !isnan(v) && !(has_nd && v == nd); }
 
 /* The valid-data outline of band 1 of src (a GDAL dataset name) as GeoJSON in lon/lat, or NULL. */
-json_t *nd_cat_footprint_raster(const char *src) {
+json_t *nd_cat_footprint_raster(const char *src, const char *fallback_wkt) {
     GDALDatasetH ds = GDALOpenEx(src, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds || GDALGetRasterCount(ds) < 1) {
         if (ds) GDALClose(ds);
@@ -26,6 +26,7 @@ json_t *nd_cat_footprint_raster(const char *src) {
     int W = GDALGetRasterXSize(ds), H = GDALGetRasterYSize(ds);
     double gt[6];
     const char *wkt = GDALGetProjectionRef(ds);
+    if (!wkt || !*wkt) wkt = fallback_wkt; /* NetCDF without grid_mapping: the dataset knows its CRS */
     if (GDALGetGeoTransform(ds, gt) != CE_None || !wkt || !*wkt) {
         GDALClose(ds);
         return NULL;

@@ -1,5 +1,6 @@
 /* Item and query geometries with OGR (GEOS): parsing, antimeridian wrapping, boxes, the nd_spatial SQL function. */
 #include <math.h>
+#include <cpl_conv.h>
 #include <ogr_api.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,6 +123,7 @@ static int finish(nd_arena *a, OGRGeometryH g, nd_geom *out, char *why, size_t w
         OGR_G_DestroyGeometry(g);
         return snprintf(why, whylen, "not a valid geometry (self-intersecting or badly nested rings)"), -1;
     }
+    out->wrapped = env.MinX < -180 || env.MaxX > 180;
     g = wrap(g);
     if (!g) return snprintf(why, whylen, "cannot be wrapped at the antimeridian"), -1;
     boxes(g, out);
@@ -174,6 +176,16 @@ int nd_geom_from_bbox(nd_arena *a, const double b[4], nd_geom *out, char *why, s
         if (!(b[0] == b[2] && b[1] == b[3])) OGR_G_AddPoint_2D(g, b[2], b[3]);
     }
     return finish(a, g, out, why, whylen);
+}
+
+json_t *nd_geom_to_geojson(const nd_geom *g) {
+    OGRGeometryH h = NULL;
+    if (OGR_G_CreateFromWkb(g->wkb, NULL, &h, (int)g->wkb_len) != OGRERR_NONE) return NULL;
+    char *text = OGR_G_ExportToJson(h);
+    OGR_G_DestroyGeometry(h);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    CPLFree(text);
+    return j;
 }
 
 /* ---------------------------------------------------------------- SQL */

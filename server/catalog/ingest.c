@@ -241,7 +241,7 @@ static json_t *item_from_dataset(const char *path, const nd_dataset *ds, size_t 
         nd_buf src = {0};
         if (ds->kind == ND_DS_NETCDF) nd_buf_printf(&src, "NETCDF:\"%s\":%s", path, ds->vars[0].name);
         else nd_buf_puts(&src, path);
-        geom = nd_cat_footprint_raster(src.data);
+        geom = nd_cat_footprint_raster(src.data, ds->crs_wkt);
         nd_buf_free(&src);
     }
     if (!geom) geom = box_geometry(ds->wgs84);

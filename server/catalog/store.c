@@ -390,6 +390,11 @@ static int check_item(nd_arena *a, json_t *it, const char *collection, item_row 
     if (!json_is_object(g) || nd_geom_from_geojson(a, g, &r->geom, why, sizeof why))
         return nd_fail(e, ND_E_INVALID_PARAM, "geometry", "Invalid geometry: %s",
                        json_is_object(g) ? why : "missing");
+    if (r->geom.wrapped) { /* stored and served the RFC 7946 way, cut at the antimeridian */
+        json_t *cut = nd_geom_to_geojson(&r->geom);
+        if (cut) json_object_set_new(it, "geometry", cut);
+        json_object_del(it, "bbox");
+    }
     const char *coll = json_string_value(json_object_get(it, "collection"));
     if (coll && strcmp(coll, collection))
         return nd_fail(e, ND_E_INVALID_PARAM, "collection", "The item's collection differs from the path's");
