@@ -80,9 +80,15 @@ static OGRSpatialReferenceH srs_from(const char *def) {
     return h;
 }
 
+/* Same CRS whatever the axis order of its definition (OGC:CRS84 and EPSG:4326 are one for us: x/y order). */
+static bool same_crs(OGRSpatialReferenceH a, OGRSpatialReferenceH b) {
+    const char *opts[] = {"CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", "IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", NULL};
+    return OSRIsSameEx(a, b, opts) != 0;
+}
+
 /* Transforms the box in place from one CRS to the other (densified edges); false when it cannot. */
 static bool transform_box(OGRSpatialReferenceH from, OGRSpatialReferenceH to, double b[4]) {
-    if (OSRIsSame(from, to)) return true;
+    if (same_crs(from, to)) return true;
     OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(from, to);
     if (!ct) return false;
     double out[4];
@@ -137,7 +143,7 @@ static int pixel_window(nd_subset *s, nd_subset_plan *p, OGRSpatialReferenceH na
     if (s->window_crs && (s->has_x || s->has_y)) {
         OGRSpatialReferenceH w = srs_from(s->window_crs);
         if (!w) return nd_fail(err, ND_E_SUBSETTING_CRS_NOT_SUPPORTED, "subsettingCrs", "The subsetting CRS is not known");
-        if (!OSRIsSame(w, native)) {
+        if (!same_crs(w, native)) {
             /* An axis not subset spans the whole extent, in the subsetting CRS too. */
             double whole[4] = {ds->bbox[0], ds->bbox[1], ds->bbox[2], ds->bbox[3]};
             bool ok = transform_box(native, w, whole);
@@ -175,8 +181,11 @@ static int pixel_window(nd_subset *s, nd_subset_plan *p, OGRSpatialReferenceH na
     if (x0 + xs > W) xs = W - x0;
     if (y0 + ys > H) ys = H - y0;
     p->xoff = x0, p->yoff = y0, p->xsize = xs, p->ysize = ys;
-    p->ulx = gt[0] + x0 * gt[1], p->lrx = gt[0] + (x0 + xs) * gt[1];
-    p->uly = gt[3] + y0 * gt[5], p->lry = gt[3] + (y0 + ys) * gt[5];
+    /* -projwin gets the window as asked (clipped), so the output equals gdal_translate's bit for bit; a
+     * slice or a sliver gets the edges of its cell. */
+    bool xcell = xslice || p->xsize != (int)floor(fx1 - fx0 + 0.5), ycell = yslice || p->ysize != (int)floor(fy1 - fy0 + 0.5);
+    p->ulx = xcell ? gt[0] + x0 * gt[1] : b[0], p->lrx = xcell ? gt[0] + (x0 + xs) * gt[1] : b[2];
+    p->uly = ycell ? gt[3] + y0 * gt[5] : b[3], p->lry = ycell ? gt[3] + (y0 + ys) * gt[5] : b[1];
     return 0;
 }
 
@@ -186,7 +195,7 @@ static int warp_grid(nd_subset *s, nd_subset_plan *p, OGRSpatialReferenceH nativ
     if (!out) return nd_fail(err, ND_E_OUTPUT_CRS_NOT_SUPPORTED, "outputCrs", "The output CRS is not known");
     OGRSpatialReferenceH w = s->window_crs ? srs_from(s->window_crs) : NULL;
     int rc = 0;
-    if (w && OSRIsSame(w, out) && s->has_x && s->has_y && s->xlo < s->xhi && s->ylo < s->yhi) {
+    if (w && same_crs(w, out) && s->has_x && s->has_y && s->xlo < s->xhi && s->ylo < s->yhi) {
         /* The window asked for in the output CRS is the output extent, as gdalwarp -te would take it. */
         p->te[0] = s->xlo, p->te[1] = s->ylo, p->te[2] = s->xhi, p->te[3] = s->yhi;
     } else {
@@ -234,7 +243,7 @@ int nd_subset_plan_make(nd_subset *s, nd_subset_plan *p, nd_error *err) {
         OGRSpatialReferenceH out = srs_from(s->out_crs);
         if (!out) rc = nd_fail(err, ND_E_OUTPUT_CRS_NOT_SUPPORTED, "outputCrs", "The output CRS is not known");
         else {
-            p->warp = !OSRIsSame(out, native);
+            p->warp = !same_crs(out, native);
             OSRDestroySpatialReference(out);
         }
     }

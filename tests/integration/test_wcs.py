@@ -73,7 +73,8 @@ def exception(r):
 
 
 def no_files_left(s):
-    return not os.path.isdir(s.data_dir) or os.listdir(s.data_dir) == []
+    """No coverage file of ours (wcs-*) in server.data_dir, which other services share."""
+    return not os.path.isdir(s.data_dir) or not [f for f in os.listdir(s.data_dir) if f.startswith("wcs-")]
 
 
 # ---- documents ----
@@ -395,3 +396,141 @@ def test_netcdf_refuses_scaling(wcs):
     r = cov(wcs, COVERAGEID="sst", FORMAT="application/netcdf", SCALEFACTOR="2")
     assert r.status_code == 400 and exception(r)[0] == "InvalidParameterValue"
     assert no_files_left(wcs)
+
+
+# ---- WCS 1.0.0 ----
+
+NS10 = {"wcs": "http://www.opengis.net/wcs", "gml": "http://www.opengis.net/gml"}
+
+
+def test_wcs10_documents(wcs):
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCapabilities")
+    root = ET.fromstring(r.content)
+    assert root.tag == "{http://www.opengis.net/wcs}WCS_Capabilities" and root.get("version") == "1.0.0"
+    assert [e.text for e in root.findall(".//wcs:CoverageOfferingBrief/wcs:name", NS10)] == ["sst", "s2_demo",
+                                                                                            "dem_demo"]
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="DescribeCoverage", COVERAGE="sst")
+    co = ET.fromstring(r.content).find("wcs:CoverageOffering", NS10)
+    grid = co.find(".//gml:RectifiedGrid", NS10)
+    assert grid.find("gml:origin/gml:pos", NS10).text == "-19.875 65.875"
+    assert [e.text for e in grid.findall("gml:offsetVector", NS10)] == ["0.25 0", "0 -0.25"]
+    assert len(co.findall(".//wcs:temporalDomain/gml:timePosition", NS10)) == 31
+    assert co.find(".//wcs:nativeCRSs", NS10).text == "EPSG:4326"
+
+
+def test_wcs10_getcoverage_bbox_width_height(wcs, tmp_path):
+    src = os.path.join(wcs.demo, "dem/dem_demo.tif")
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCoverage", COVERAGE="dem_demo", CRS="EPSG:4326",
+            BBOX="10.1,46.2,10.3,46.4", WIDTH="200", HEIGHT="200", FORMAT="GeoTIFF")
+    got = save(tmp_path, r)
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[10.1, 46.4, 10.3, 46.2])
+    same_raster(got, ref)
+    # RESX/RESY at twice the cell size: half the grid, as gdal_translate -outsize
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCoverage", COVERAGE="dem_demo", CRS="EPSG:4326",
+            BBOX="10.1,46.2,10.3,46.4", RESX="0.002", RESY="0.002", FORMAT="image/tiff")
+    got = save(tmp_path, r)
+    gdal.Translate(ref, src, projWin=[10.1, 46.4, 10.3, 46.2], width=100, height=100)
+    same_raster(got, ref)
+
+
+def test_wcs10_time_and_response_crs(wcs, tmp_path):
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCoverage", COVERAGE="sst", CRS="EPSG:4326",
+            BBOX="-10,45,0,50", WIDTH="40", HEIGHT="20", TIME="2025-01-07", FORMAT="GeoTIFF")
+    got = save(tmp_path, r)
+    ref = gdal.Translate("/vsimem/t.tif", f'NETCDF:"{wcs.demo}/sst/sst_20250107.nc":sst', projWin=[-10, 50, 0, 45])
+    ds = gdal.Open(got)
+    np.testing.assert_array_equal(ds.ReadAsArray(), ref.ReadAsArray())
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCoverage", COVERAGE="dem_demo", CRS="EPSG:4326",
+            RESPONSE_CRS="EPSG:3857", BBOX="10.1,46.2,10.3,46.4", WIDTH="100", HEIGHT="120", FORMAT="GeoTIFF")
+    got = save(tmp_path, r, "w.tif")
+    ds = gdal.Open(got)
+    assert ds.GetSpatialRef().GetAuthorityCode(None) == "3857" and (ds.RasterXSize, ds.RasterYSize) == (100, 120)
+    gt = ds.GetGeoTransform()
+    ref = gdal.Warp("/vsimem/w.tif", os.path.join(wcs.demo, "dem/dem_demo.tif"), dstSRS="EPSG:3857", width=100,
+                    height=120, outputBounds=[gt[0], gt[3] + 120 * gt[5], gt[0] + 100 * gt[1], gt[3]])
+    np.testing.assert_array_equal(ds.ReadAsArray(), ref.ReadAsArray())
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"COVERAGE": None}, "MissingParameterValue"),
+    ({"COVERAGE": "nope"}, "InvalidParameterValue"),
+    ({"CRS": None}, "MissingParameterValue"),
+    ({"CRS": "EPSG:0"}, "InvalidCRS"),
+    ({"BBOX": "1,2,3"}, "InvalidParameterValue"),
+    ({"BBOX": "10.3,46.2,10.1,46.4"}, "InvalidParameterValue"),
+    ({"WIDTH": None, "HEIGHT": None}, "MissingParameterValue"),
+    ({"WIDTH": "-5"}, "InvalidParameterValue"),
+    ({"FORMAT": "image/bmp"}, "InvalidFormat"),
+    ({"TIME": "2025-01-01"}, "InvalidParameterValue"),
+])
+def test_wcs10_exceptions(wcs, params, code):
+    p = {"SERVICE": "WCS", "VERSION": "1.0.0", "REQUEST": "GetCoverage", "COVERAGE": "dem_demo", "CRS": "EPSG:4326",
+         "BBOX": "10.1,46.2,10.3,46.4", "WIDTH": "10", "HEIGHT": "10", "FORMAT": "GeoTIFF"}
+    p.update(params)
+    r = get(wcs, **{k: v for k, v in p.items() if v is not None})
+    assert r.status_code >= 400
+    root = ET.fromstring(r.content)
+    assert root.tag == "{http://www.opengis.net/ogc}ServiceExceptionReport"
+    assert root.find("{http://www.opengis.net/ogc}ServiceException").get("code") == code
+    assert no_files_left(wcs)
+
+
+# ---- XML POST ----
+
+POST_GC = """<?xml version="1.0" encoding="UTF-8"?>
+<wcs:GetCoverage xmlns:wcs="http://www.opengis.net/wcs/2.0" xmlns:scal="http://www.opengis.net/wcs/scaling/1.0"
+  xmlns:rsub="http://www.opengis.net/wcs/range-subsetting/1.0" xmlns:int="http://www.opengis.net/wcs/interpolation/1.0"
+  service="WCS" version="2.0.1">
+  <wcs:Extension>
+    <rsub:RangeSubset><rsub:RangeItem><rsub:RangeComponent>{band}</rsub:RangeComponent></rsub:RangeItem></rsub:RangeSubset>
+    <scal:ScaleToSize>
+      <scal:TargetAxisSize><scal:axis>i</scal:axis><scal:targetSize>50</scal:targetSize></scal:TargetAxisSize>
+      <scal:TargetAxisSize><scal:axis>j</scal:axis><scal:targetSize>40</scal:targetSize></scal:TargetAxisSize>
+    </scal:ScaleToSize>
+    <int:Interpolation><int:globalInterpolation>http://www.opengis.net/def/interpolation/OGC/1/linear</int:globalInterpolation></int:Interpolation>
+  </wcs:Extension>
+  <wcs:CoverageId>s2_demo</wcs:CoverageId>
+  <wcs:DimensionTrim><wcs:Dimension>E</wcs:Dimension><wcs:TrimLow>381000</wcs:TrimLow><wcs:TrimHigh>383000</wcs:TrimHigh></wcs:DimensionTrim>
+  <wcs:DimensionTrim><wcs:Dimension>N</wcs:Dimension><wcs:TrimLow>4827000</wcs:TrimLow><wcs:TrimHigh>4829000</wcs:TrimHigh></wcs:DimensionTrim>
+  <wcs:format>image/tiff</wcs:format>
+</wcs:GetCoverage>"""
+
+
+def test_post_getcoverage(wcs, tmp_path):
+    d = ET.fromstring(get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage",
+                          COVERAGEID="s2_demo").content)
+    band = [f.get("name") for f in d.findall(".//swe:field", NS)][2]
+    r = requests.post(wcs.url + "/wcs", data=POST_GC.format(band=band), headers={"Content-Type": "text/xml"})
+    got = save(tmp_path, r)
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, os.path.join(wcs.demo, "s2/s2_demo_10m.tif"), projWin=[381000, 4829000, 383000, 4827000],
+                   width=50, height=40, bandList=[3], resampleAlg="bilinear")
+    same_raster(got, ref)
+
+
+def test_post_describe_and_capabilities(wcs):
+    body = ('<wcs:DescribeCoverage xmlns:wcs="http://www.opengis.net/wcs/2.0" service="WCS" version="2.0.1">'
+            '<wcs:CoverageId>sst</wcs:CoverageId><wcs:CoverageId>dem_demo</wcs:CoverageId></wcs:DescribeCoverage>')
+    r = requests.post(wcs.url + "/wcs", data=body)
+    assert r.status_code == 200
+    assert [e.text for e in ET.fromstring(r.content).findall(".//wcs:CoverageId", NS)] == ["sst", "dem_demo"]
+    body = ('<wcs:GetCapabilities xmlns:wcs="http://www.opengis.net/wcs/2.0" xmlns:ows="http://www.opengis.net/ows/2.0"'
+            ' service="WCS"><ows:AcceptVersions><ows:Version>2.0.1</ows:Version></ows:AcceptVersions>'
+            '</wcs:GetCapabilities>')
+    r = requests.post(wcs.url + "/wcs", data=body)
+    assert r.status_code == 200 and ET.fromstring(r.content).get("version") == "2.0.1"
+
+
+@pytest.mark.parametrize("body", [
+    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><wcs:GetCapabilities xmlns:wcs="http://www.opengis.net/wcs/2.0" service="WCS">&a;</wcs:GetCapabilities>',
+    '<?xml version="1.0"?><!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>',
+    '<wcs:GetCoverage xmlns:wcs="http://www.opengis.net/wcs/2.0" service="WCS" version="2.0.1">' + "<a>" * 40 + "</a>" * 40 + '</wcs:GetCoverage>',
+    'not xml at all',
+    '',
+])
+def test_post_hostile_bodies(wcs, body):
+    r = requests.post(wcs.url + "/wcs", data=body, headers={"Content-Type": "application/xml"})
+    assert 400 <= r.status_code < 500
+    assert b"root:" not in r.content
+    assert exception(r)[0] in ("InvalidRequest", "MissingParameterValue")
