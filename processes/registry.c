@@ -338,6 +338,7 @@ int nd_process_check_inputs(const nd_process *p, const json_t *inputs, const nd_
         }
         json_object_set_new(res, io->id, typed);
     }
+    if (p->check && lim && lim->datasets && p->check(res, lim->datasets, err) < 0) goto fail;
     *out = res;
     return 0;
 fail:

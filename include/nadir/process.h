@@ -49,6 +49,9 @@ typedef struct nd_process {
     bool sync, async;            /* job control options offered */
     const char *const *devices;  /* NULL-terminated: "cpu", "cuda" */
     nd_kernel_fn run;
+    /* Checks across inputs against the datasets (a variable exists, a box meets the extent) before a
+     * job exists; NULL when the generic checks suffice. */
+    int (*check)(const json_t *inputs, const nd_registry *datasets, nd_error *err);
 } nd_process;
 
 /* What a running kernel can use: its directory, the configuration, progress reports, cancellation. */

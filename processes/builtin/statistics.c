@@ -149,7 +149,7 @@ static int summarise(nd_kernel_env *env, const nd_dataset *ds, const nd_variable
     if (bbox) {
         double b[4], nb[4];
         for (int i = 0; i < 4; i++) b[i] = json_number_value(json_array_get(bbox, (size_t)i));
-        if (native_box(ds, b, nb, err) < 0) return -err->code;
+        if (native_box(ds, b, nb, err) < 0) return -(int)err->code;
         if (!index_range(ds, 0, nb[0], nb[2], &x0, &x1) || !index_range(ds, 1, nb[1], nb[3], &y0, &y1))
             return nd_fail(err, ND_E_INVALID_PARAM, "bbox", "the bounding box holds no cell of the dataset");
     }
@@ -223,6 +223,26 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     return rc;
 }
 
+/* The variable must exist and the box must meet the dataset, so a doomed job never starts. */
+static int check(const json_t *in, const nd_registry *datasets, nd_error *err) {
+    const nd_dataset *ds = nd_registry_get(datasets, json_string_value(json_object_get(in, "dataset")));
+    if (!ds) return 0;
+    const nd_variable *v = nd_dataset_var(ds, json_string_value(json_object_get(in, "variable")));
+    if (!v || v->ndims < 2)
+        return nd_fail(err, ND_E_INVALID_PARAM, "variable", "dataset '%s' has no gridded variable with this name",
+                       ds->id);
+    const json_t *bbox = json_object_get(json_object_get(in, "bbox"), "bbox");
+    if (bbox) {
+        double b[4];
+        for (int i = 0; i < 4; i++) b[i] = json_number_value(json_array_get(bbox, (size_t)i));
+        const double *w = ds->wgs84;
+        bool lon_ok = w[0] <= w[2] ? b[0] <= w[2] && b[2] >= w[0] : true; /* crossing 180: not checked here */
+        if (!lon_ok || b[1] > w[3] || b[3] < w[1])
+            return nd_fail(err, ND_E_INVALID_PARAM, "bbox", "the bounding box does not meet dataset '%s'", ds->id);
+    }
+    return 0;
+}
+
 const nd_process nd_process_statistics = {
     .id = "statistics",
     .title = "Statistics",
@@ -237,4 +257,5 @@ const nd_process nd_process_statistics = {
     .async = true,
     .devices = cpu,
     .run = run,
+    .check = check,
 };

@@ -318,7 +318,7 @@ static int list_jobs(nd_req *rq, nd_resp *rs) {
     long limit, offset;
     if (parse_count(rq, "limit", DEFAULT_JOBS_PAGE, 1, MAX_JOBS_PAGE, &limit) < 0 ||
         parse_count(rq, "offset", 0, 0, 1L << 30, &offset) < 0)
-        return -rq->err.code;
+        return -(int)rq->err.code;
     nd_job_info *items = NULL;
     size_t n = 0, total = 0;
     if (!type || !strcmp(type, "process")) {
