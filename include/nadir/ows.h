@@ -40,6 +40,17 @@ void nd_ows_render_exception(nd_req *rq, nd_resp *rs, nd_ows_exc_style style);
 
 /* WCS (2.0.1 and 1.0.0) for a KVP request, errors rendered the WCS way: what /ows?SERVICE=WCS calls. */
 int nd_wcs_kvp(nd_req *rq, nd_resp *rs);
+/* Adds the /ows route; called by nd_wms_register. */
+struct nd_app;
+void nd_ows_endpoint_register(struct nd_app *app);
+
+/* Entry points of the OWS services behind the shared /ows endpoint (ows_endpoint.c), which dispatches on
+ * SERVICE=. Each renders its own errors through its route's renderer; nd_wcs_kvp is defined by wcs.c. */
+int nd_wms_handle(nd_req *rq, nd_resp *rs);
+int nd_wcs_kvp(nd_req *rq, nd_resp *rs);
+/* Adds the /ows route; called by nd_wms_register. */
+struct nd_app;
+void nd_ows_endpoint_register(struct nd_app *app);
 
 /* DAP2 "Error { code = N; message = "..."; };" and the DAP4 <Error> document. */
 void nd_dap2_render_error(nd_req *rq, nd_resp *rs);

@@ -118,6 +118,15 @@ bool nd_warp_crs_valid(const char *crs) {
     return ok;
 }
 
+int nd_warp_crs_axes(const char *crs, bool *northing_first) {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    OGRSpatialReferenceH srs = target_srs(cache_get(), crs);
+    CPLPopErrorHandler();
+    if (!srs) return -1;
+    *northing_first = OSREPSGTreatsAsLatLong(srs) || OSREPSGTreatsAsNorthingEasting(srs);
+    return 0;
+}
+
 /* The single-band source for (name, band), opened on first use in this thread. */
 static GDALDatasetH source_get(thread_cache *c, const char *name, int band, const char *crs_wkt, nd_error *err) {
     char key[4200];
@@ -271,4 +280,50 @@ out:
     if (mem) GDALClose(mem);
     CPLPopErrorHandler();
     return rc;
+}
+
+int nd_read_stats(const nd_dataset *ds, const nd_variable *v, size_t time_index, size_t z_index, double out[4],
+                  nd_error *err) {
+    nd_gdal_init();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH src = open_slice(cache_get(), ds, v, time_index, z_index, err);
+    int rc = src ? 0 : -(int)err->code;
+    /* A decimated read (GDAL picks overviews) of at most 512x512: enough for a colour range, and unlike
+     * GDALComputeRasterStatistics it leaves no .aux.xml next to the data. */
+    enum { SIDE = 512 };
+    float *buf = NULL;
+    size_t nvalid = 0;
+    double lo = INFINITY, hi = -INFINITY, sum = 0, sum2 = 0;
+    if (src) {
+        GDALRasterBandH b = GDALGetRasterBand(src, 1);
+        int w = GDALGetRasterXSize(src), h = GDALGetRasterYSize(src);
+        int bw = w < SIDE ? w : SIDE, bh = h < SIDE ? h : SIDE;
+        buf = nd_xmalloc((size_t)bw * (size_t)bh * sizeof *buf);
+        int has = 0;
+        double nd = GDALGetRasterNoDataValue(b, &has);
+        if (GDALRasterIO(b, GF_Read, 0, 0, w, h, buf, bw, bh, GDT_Float32, 0, 0) != CE_None) {
+            rc = nd_fail(err, ND_E_IO, "", "cannot read the data");
+        } else {
+            for (size_t i = 0; i < (size_t)bw * (size_t)bh; i++) {
+                double x = buf[i];
+                if (isnan(x) || (has && (x == nd || (float)x == (float)nd))) continue;
+                x = x * v->scale + v->offset;
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+                sum += x;
+                sum2 += x * x;
+                nvalid++;
+            }
+            if (!nvalid) rc = nd_fail(err, ND_E_IO, "", "no valid values");
+        }
+    }
+    free(buf);
+    CPLPopErrorHandler();
+    if (rc < 0) return rc;
+    out[0] = lo;
+    out[1] = hi;
+    out[2] = sum / (double)nvalid;
+    double var = sum2 / (double)nvalid - out[2] * out[2];
+    out[3] = var > 0 ? sqrt(var) : 0;
+    return 0;
 }
