@@ -534,3 +534,77 @@ def test_post_hostile_bodies(wcs, body):
     assert 400 <= r.status_code < 500
     assert b"root:" not in r.content
     assert exception(r)[0] in ("InvalidRequest", "MissingParameterValue")
+
+
+# ---- real clients ----
+
+@pytest.mark.parametrize("version,coverage,path", [
+    ("2.0.1", "dem_demo", "dem/dem_demo.tif"),
+    ("2.0.1", "s2_demo", "s2/s2_demo_10m.tif"),
+    ("1.0.0", "dem_demo", "dem/dem_demo.tif"),
+    ("1.0.0", "s2_demo", "s2/s2_demo_10m.tif"),
+])
+def test_gdal_wcs_driver(wcs, tmp_path, version, coverage, path):
+    url = f"WCS:{wcs.url}/wcs?version={version}&coverage={coverage}"
+    ds = gdal.OpenEx(url, open_options=[f"CACHE={tmp_path}/cache", "CLEAR_CACHE=YES"])
+    src = gdal.Open(os.path.join(wcs.demo, path))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (src.RasterXSize, src.RasterYSize, src.RasterCount)
+    assert ds.GetGeoTransform() == pytest.approx(src.GetGeoTransform(), abs=1e-9)
+    out = str(tmp_path / "client.tif")
+    gdal.Translate(out, ds, srcWin=[37, 51, 300, 200], format="GTiff")
+    ds = None
+    got = gdal.Open(out)
+    np.testing.assert_array_equal(got.ReadAsArray(), src.ReadAsArray(37, 51, 300, 200))
+    assert got.GetSpatialRef().IsSame(src.GetSpatialRef())
+
+
+def test_gdal_wcs_driver_time_series(wcs, tmp_path):
+    # 1.0.0 with no TIME gives the default (latest) step
+    url = f"WCS:{wcs.url}/wcs?version=1.0.0&coverage=sst"
+    ds = gdal.OpenEx(url, open_options=[f"CACHE={tmp_path}/cache", "CLEAR_CACHE=YES"])
+    a = ds.ReadAsArray(40, 20, 60, 30)
+    ds = None
+    ref = gdal.Open(f'NETCDF:"{wcs.demo}/sst/sst_20250131.nc":sst')
+    np.testing.assert_array_equal(a, ref.ReadAsArray(40, 20, 60, 30))
+
+
+def test_owslib_wcs201(wcs, tmp_path):
+    from owslib.wcs import WebCoverageService
+    w = WebCoverageService(wcs.url + "/wcs", version="2.0.1")
+    assert sorted(w.contents) == ["dem_demo", "s2_demo", "sst"]
+    dem = w.contents["dem_demo"]
+    # (OWSLib 0.27 looks for a 1.0-style lonLatEnvelope in 2.0.1 summaries, so boundingBoxWGS84 stays None)
+    assert "image/tiff" in dem.supportedFormats
+    assert dem.grid.highlimits == ["511", "511"] and dem.grid.axislabels == ["i", "j"]
+    r = w.getCoverage(identifier=["dem_demo"], format="image/tiff",
+                      subsets=[("Long", 10.1, 10.3), ("Lat", 46.2, 46.4)])
+    p = tmp_path / "o.tif"
+    p.write_bytes(r.read())
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, os.path.join(wcs.demo, "dem/dem_demo.tif"), projWin=[10.1, 46.4, 10.3, 46.2])
+    same_raster(str(p), ref)
+    r = w.getCoverage(identifier=["sst"], format="application/netcdf",
+                      subsets=[("Long", -10, 0), ("Lat", 45, 50), ("time", "2025-01-02", "2025-01-03")])
+    p = tmp_path / "o.nc"
+    p.write_bytes(r.read())
+    from netCDF4 import Dataset
+    with Dataset(str(p)) as nc:
+        assert nc["sst"].shape == (2, 20, 40) and nc["time"][:].tolist() == [1.0, 2.0]
+
+
+def test_owslib_wcs100(wcs, tmp_path):
+    from owslib.wcs import WebCoverageService
+    w = WebCoverageService(wcs.url + "/wcs", version="1.0.0")
+    assert sorted(w.contents) == ["dem_demo", "s2_demo", "sst"]
+    sst = w.contents["sst"]
+    assert sst.boundingBoxWGS84 == (-20.0, 40.0, 30.0, 66.0)
+    assert len(sst.timepositions) == 31 and sst.timepositions[0] == "2025-01-01T00:00:00Z"
+    assert "GeoTIFF" in sst.supportedFormats
+    assert any("4326" in c.getcode() for c in sst.supportedCRS)
+    r = w.getCoverage(identifier="sst", bbox=(-10, 45, 0, 50), crs="EPSG:4326", format="GeoTIFF", width=40, height=20,
+                      time=["2025-01-09"])
+    p = tmp_path / "o.tif"
+    p.write_bytes(r.read())
+    ref = gdal.Translate("/vsimem/o.tif", f'NETCDF:"{wcs.demo}/sst/sst_20250109.nc":sst', projWin=[-10, 50, 0, 45])
+    ds = gdal.Open(str(p))
+    np.testing.assert_array_equal(ds.ReadAsArray(), ref.ReadAsArray())
