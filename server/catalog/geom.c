@@ -119,7 +119,10 @@ static int finish(nd_arena *a, OGRGeometryH g, nd_geom *out, char *why, size_t w
         OGR_G_DestroyGeometry(g);
         return snprintf(why, whylen, "empty, or coordinates outside longitude/latitude"), -1;
     }
-    if (!OGR_G_IsValid(g)) {
+    CPLPushErrorHandler(CPLQuietErrorHandler); /* GEOS explains invalidity on stderr; the caller says it */
+    int ok = OGR_G_IsValid(g);
+    CPLPopErrorHandler();
+    if (!ok) {
         OGR_G_DestroyGeometry(g);
         return snprintf(why, whylen, "not a valid geometry (self-intersecting or badly nested rings)"), -1;
     }

@@ -1,0 +1,186 @@
+/* The catalogue file: migrations from an older schema, items in and out, search with keyset paging tokens. */
+#include <sqlite3.h>
+
+#include "nadir/catalog.h"
+#include "test.h"
+
+static const char *db_path(const char *name) {
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", nd_test_tmp_dir(), name);
+    return path;
+}
+
+ND_TEST(migrates_from_version_1) {
+    /* a file left by a release at schema version 1: no files table yet */
+    const char *path = db_path("v1.db");
+    sqlite3 *db;
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB);"
+                               "CREATE TABLE collections(id TEXT PRIMARY KEY, json TEXT NOT NULL, origin TEXT NOT NULL,"
+                               " west REAL, south REAL, east REAL, north REAL, t0 REAL, t1 REAL);"
+                               "INSERT INTO collections VALUES('old', '{\"id\":\"old\"}', 'api', 0,0,1,1,0,1);"
+                               "CREATE TABLE items(rid INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL,"
+                               " id TEXT NOT NULL, datetime REAL, start_dt REAL NOT NULL, end_dt REAL NOT NULL, geom BLOB,"
+                               " json TEXT NOT NULL, UNIQUE(collection, id));"
+                               "CREATE VIRTUAL TABLE items_box USING rtree(id, minx, maxx, miny, maxy, +item INTEGER);"
+                               "CREATE TABLE queryables(collection TEXT, name TEXT, type TEXT, PRIMARY KEY(collection, name));"
+                               "PRAGMA user_version = 1;",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    nd_cat *c;
+    char err[256];
+    CHECK_INT(nd_cat_open(path, 2, &c, err, sizeof err), 0);
+    CHECK_INT(nd_cat_schema_version(c), ND_CAT_SCHEMA_VERSION);
+    json_t *old = nd_cat_get_collection(c, "old");
+    CHECK(old != NULL);
+    json_decref(old);
+    CHECK_INT(nd_cat_file_record(c, "/x.tif", "old", "x", 10, 20, NULL), 0); /* the table of version 2 */
+    nd_cat_close(c);
+    /* reopening is a no-op; a newer file is refused */
+    CHECK_INT(nd_cat_open(path, 1, &c, err, sizeof err), 0);
+    nd_cat_close(c);
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(nd_cat_open(path, 1, &c, err, sizeof err) < 0);
+    CHECK_CONTAINS(err, "newer");
+}
+
+static nd_cat *filled(int n) {
+    nd_cat *c;
+    char err[256];
+    if (nd_cat_open(db_path("fill.db"), 2, &c, err, sizeof err)) ND_FAIL_AT("%s", err);
+    nd_error e = {0};
+    json_t *coll = json_loads("{\"id\":\"c\",\"description\":\"d\",\"extent\":{}}", 0, NULL);
+    CHECK_INT(nd_cat_put_collection(c, coll, ND_PUT_CREATE, "api", &e), 0);
+    json_decref(coll);
+    json_t **items = calloc((size_t)n, sizeof *items);
+    for (int i = 0; i < n; i++)
+        items[i] = json_pack("{s:s, s:s, s:{s:s, s:[f,f]}, s:{s:s, s:i}}", "type", "Feature", "id", "x", "geometry", "type", "Point", "coordinates",
+                             (double)(i % 360) - 179.5, 0.0, "properties", "datetime", "2024-01-01T00:00:00Z", "n", i % 5);
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "i%04d", i);
+        json_object_set_new(items[i], "id", json_string(id));
+    }
+    CHECK_INT(nd_cat_put_items(c, "c", items, (size_t)n, ND_PUT_CREATE, &e), 0);
+    for (int i = 0; i < n; i++) json_decref(items[i]);
+    free(items);
+    return c;
+}
+
+/* Pages through a search; returns the number of items seen, checking ids are unique and in order. */
+static int page_all(nd_cat *c, nd_search *s) {
+    int seen = 0;
+    char last[16] = "";
+    const char *token = NULL;
+    nd_arena *keep = nd_arena_new(0);
+    for (int pages = 0; pages < 1000; pages++) {
+        nd_arena *a = nd_arena_new(0);
+        nd_page p;
+        nd_error e = {0};
+        s->token = token;
+        if (nd_cat_search(c, a, s, &p, &e)) ND_FAIL_AT("search: %s", e.detail);
+        size_t i;
+        json_t *it;
+        json_array_foreach(p.items, i, it) {
+            const char *id = json_string_value(json_object_get(it, "id"));
+            if (!s->nsort) CHECK(strcmp(id, last) > 0); /* insertion order here is id order */
+            snprintf(last, sizeof last, "%s", id);
+            seen++;
+        }
+        json_decref(p.items);
+        token = p.next ? nd_arena_strdup(keep, p.next) : NULL;
+        nd_arena_free(a);
+        if (!token) break;
+    }
+    nd_arena_free(keep);
+    return seen;
+}
+
+ND_TEST(search_pages_through_everything) {
+    nd_cat *c = filled(500);
+    nd_search s = {.limit = 7, .fingerprint = "q1"};
+    CHECK_INT(page_all(c, &s), 500);
+    s.has_bbox = true;
+    double bb[4] = {170, -1, -170, 1}; /* across the antimeridian: x = 170.5 .. 179.5 and -179.5 .. -170.5 */
+    memcpy(s.bbox, bb, sizeof bb);
+    s.limit = 3;
+    int want = 0;
+    for (int i = 0; i < 500; i++) {
+        double x = (double)(i % 360) - 179.5;
+        want += x >= 170 || x <= -170;
+    }
+    CHECK_INT(page_all(c, &s), want);
+    nd_search sorted = {.limit = 11, .fingerprint = "q2", .nsort = 2};
+    sorted.sort[0] = (nd_sortkey){"n", true};
+    sorted.sort[1] = (nd_sortkey){"id", false};
+    CHECK_INT(page_all(c, &sorted), 500);
+    nd_cat_close(c);
+}
+
+ND_TEST(tokens_are_signed_and_bound_to_the_query) {
+    nd_cat *c = filled(20);
+    nd_arena *a = nd_arena_new(0);
+    nd_search s = {.limit = 5, .fingerprint = "query-A", .count = true};
+    nd_page p;
+    nd_error e = {0};
+    CHECK_INT(nd_cat_search(c, a, &s, &p, &e), 0);
+    CHECK_INT(p.matched, 20);
+    CHECK(p.next != NULL);
+    json_decref(p.items);
+    json_t *state = nd_cat_token_check(c, "query-A", p.next);
+    CHECK(state != NULL);
+    CHECK_INT(json_integer_value(json_object_get(state, "r")), 5);
+    json_decref(state);
+    CHECK(nd_cat_token_check(c, "query-B", p.next) == NULL);
+    /* one changed character anywhere is refused */
+    char *t = nd_arena_strdup(a, p.next);
+    for (size_t i = 0; t[i]; i++) {
+        char saved = t[i];
+        t[i] = saved == 'A' ? 'B' : 'A';
+        CHECK(nd_cat_token_check(c, "query-A", t) == NULL);
+        t[i] = saved;
+    }
+    /* a token re-signed with another secret (another catalogue) is refused */
+    json_t *forged = json_pack("{s:[], s:I}", "k", "r", (json_int_t)0);
+    nd_cat *other;
+    char err[256];
+    CHECK_INT(nd_cat_open(db_path("other.db"), 1, &other, err, sizeof err), 0);
+    const char *ft = nd_cat_token_make(other, a, "query-A", forged);
+    json_decref(forged);
+    CHECK(nd_cat_token_check(c, "query-A", ft) == NULL);
+    s.token = ft;
+    CHECK(nd_cat_search(c, a, &s, &p, &e) < 0);
+    CHECK_STR(e.locator, "token");
+    CHECK(nd_cat_token_check(c, "query-A", "") == NULL);
+    CHECK(nd_cat_token_check(c, "query-A", "...") == NULL);
+    nd_cat_close(other);
+    nd_arena_free(a);
+    nd_cat_close(c);
+}
+
+ND_TEST(items_validated_and_replaced) {
+    nd_cat *c = filled(3);
+    nd_error e = {0};
+    json_t *bad = json_loads("{\"type\":\"Feature\",\"id\":\"b\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[0,95]},"
+                             "\"properties\":{\"datetime\":\"2024-01-01T00:00:00Z\"}}", 0, NULL);
+    CHECK(nd_cat_put_items(c, "c", &bad, 1, ND_PUT_CREATE, &e) < 0);
+    CHECK_STR(e.locator, "geometry");
+    json_decref(bad);
+    json_t *it = nd_cat_get_item(c, "c", "i0001");
+    CHECK(it != NULL);
+    json_object_set_new(json_object_get(it, "properties"), "n", json_integer(42));
+    CHECK_INT(nd_cat_put_items(c, "c", &it, 1, ND_PUT_REPLACE, &e), 0);
+    json_decref(it);
+    it = nd_cat_get_item(c, "c", "i0001");
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(it, "properties"), "n")), 42);
+    json_decref(it);
+    CHECK_INT(nd_cat_delete_item(c, "c", "i0001", &e), 0);
+    CHECK(nd_cat_delete_item(c, "c", "i0001", &e) < 0);
+    CHECK_INT(e.code, ND_E_NOT_FOUND);
+    CHECK_INT(nd_cat_delete_collection(c, "c", &e), 0);
+    CHECK(nd_cat_get_item(c, "c", "i0000") == NULL);
+    nd_cat_close(c);
+}
