@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cpl_error.h>
 #include <ogr_srs_api.h>
 
 #include "nadir/wcs.h"
@@ -100,7 +101,9 @@ int nd_wcs_crs_code(const char *crs, bool *lonlat) {
     if (code > 0 && code != 4326) {
         /* Only codes PROJ knows count. */
         OGRSpatialReferenceH h = OSRNewSpatialReference(NULL);
+        CPLPushErrorHandler(CPLQuietErrorHandler);
         if (OSRImportFromEPSG(h, code) != OGRERR_NONE) code = 0;
+        CPLPopErrorHandler();
         OSRDestroySpatialReference(h);
     }
     if (lonlat) *lonlat = ll;
