@@ -82,9 +82,10 @@ static const char *literal_text(const json_t *v, char *buf, size_t n) {
     return buf;
 }
 
+/* The smaller of the input's own limit and the configured one. */
 static size_t limit_of(const nd_io *io, const nd_process_limits *lim) {
-    if (lim && lim->max_inline) return lim->max_inline;
-    return io->max_bytes ? io->max_bytes : DEFAULT_MAX_INLINE;
+    size_t own = io->max_bytes ? io->max_bytes : DEFAULT_MAX_INLINE;
+    return lim && lim->max_inline && lim->max_inline < own ? lim->max_inline : own;
 }
 
 /* One literal value, typed; NULL with err set when it does not fit io. */

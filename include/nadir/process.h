@@ -73,7 +73,7 @@ typedef struct nd_process_limits {
     const nd_registry *datasets;       /* dataset inputs must name one of these, readable publicly */
     char *const *allowed_hosts;        /* hosts a reference (href) may point at */
     size_t nallowed_hosts;
-    size_t max_inline;                 /* inline complex/string limit overriding each nd_io (0: theirs) */
+    size_t max_inline;                 /* inline complex/string limit; the smaller of it and each nd_io's applies */
 } nd_process_limits;
 
 /* Checks inputs ({id: value | [values]}, as OGC API - Processes sends them) against p before any work:

@@ -389,6 +389,9 @@ static int check_subscriber(nd_req *rq, const json_t *sub) {
     return 0;
 }
 
+static int answer(nd_req *rq, nd_resp *rs, nd_jobs *j, const char *id, bool async, const char *response,
+                  const json_t *outputs);
+
 static int execute(nd_req *rq, nd_resp *rs) {
     const nd_process *p = nd_process_find(nd_req_param(rq, "id"));
     if (!p) return nd_fail(&rq->err, ND_E_NO_SUCH_PROCESS, "processId", "there is no process with this id");
@@ -426,8 +429,19 @@ static int execute(nd_req *rq, nd_resp *rs) {
     }
     json_decref(inputs);
     json_decref(request);
-    json_decref(body);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        json_decref(body);
+        return rc;
+    }
+    rc = answer(rq, rs, j, id, async, response, outputs);
+    json_decref(body); /* response and outputs point into it */
+    return rc;
+}
+
+/* The answer to an execution: results when it ran synchronously to its end, else the job status. */
+static int answer(nd_req *rq, nd_resp *rs, nd_jobs *j, const char *id, bool async, const char *response,
+                  const json_t *outputs) {
+    int rc;
 
     if (!async && nd_jobs_wait(j, id, rq->app->config->jobs.sync_timeout_s * 1000) == 0) {
         nd_job_info info;

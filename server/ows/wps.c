@@ -163,7 +163,7 @@ static int parse_input(nd_req *rq, wps_exec *x, xmlNodePtr in, bool v2) {
     if (!v2) {
         xmlNodePtr lit = wps_child(data, "LiteralData"), cx = wps_child(data, "ComplexData"),
                    bb = wps_child(data, "BoundingBoxData");
-        if (bb || io->type == ND_IO_BBOX) {
+        if (bb || (io->type == ND_IO_BBOX && !lit)) {
             json_t *v = bb ? bbox_value(rq, bb) : NULL;
             if (!v) return nd_fail(&rq->err, ND_E_INVALID_PARAM, id, "input '%s' must be a BoundingBoxData", id);
             return add_input(rq, x, id, v);

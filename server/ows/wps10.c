@@ -300,10 +300,10 @@ static int execute_response(nd_req *rq, nd_resp *rs, const nd_job_info *info, co
         break;
     }
     default:
-        nd_buf_puts(&b, "<wps:ProcessFailed><wps:ExceptionReport><ows:Exception exceptionCode=\"NoApplicableCode\">"
-                        "<ows:ExceptionText>");
+        nd_buf_puts(&b, "<wps:ProcessFailed><ows:ExceptionReport version=\"1.0.0\"><ows:Exception "
+                        "exceptionCode=\"NoApplicableCode\"><ows:ExceptionText>");
         nd_buf_put_xml(&b, info->message);
-        nd_buf_puts(&b, "</ows:ExceptionText></ows:Exception></wps:ExceptionReport></wps:ProcessFailed>");
+        nd_buf_puts(&b, "</ows:ExceptionText></ows:Exception></ows:ExceptionReport></wps:ProcessFailed>");
         break;
     }
     nd_buf_puts(&b, "</wps:Status>");
