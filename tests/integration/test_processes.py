@@ -61,18 +61,21 @@ def submit_async(s, process, inputs, **body):
     return r
 
 
-def child_pid(job_id):
-    """The `nadir run-job DIR` process of a job, found in /proc."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if b"run-job" in args and any(a.endswith(job_id.encode()) for a in args):
-            return int(pid)
+def child_pid(job_id, timeout=10):
+    """The `nadir run-job DIR` process of a job, found in /proc (once the fork has exec'd)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"run-job" in args and any(a.endswith(job_id.encode()) for a in args):
+                return int(pid)
+        time.sleep(0.05)
     return None
 
 
