@@ -1,5 +1,7 @@
 /* Raw hyperslabs in the stored type: netCDF-C per file of an aggregation, GDAL RasterIO for rasters. */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,23 @@
  * through this one lock. */
 static pthread_mutex_t nc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void nd_nc_lock(void) { pthread_mutex_lock(&nc_lock); }
+/* HDF5 keeps its automatic error printing per thread and netCDF-C turns it off only in the thread that
+ * initialised it: in request threads HDF5 would print a trace for every optional attribute netCDF-C probes.
+ * HDF5 is loaded with netCDF-C, so its switch is looked up rather than linked. */
+static _Thread_local bool hdf5_quiet;
+
+static void quiet_hdf5(void) {
+    if (hdf5_quiet) return;
+    hdf5_quiet = true;
+    typedef int (*set_auto_fn)(int64_t estack, void *func, void *data);
+    set_auto_fn set_auto = (set_auto_fn)dlsym(RTLD_DEFAULT, "H5Eset_auto2");
+    if (set_auto) set_auto(0 /* H5E_DEFAULT */, NULL, NULL);
+}
+
+void nd_nc_lock(void) {
+    pthread_mutex_lock(&nc_lock);
+    quiet_hdf5();
+}
 void nd_nc_unlock(void) { pthread_mutex_unlock(&nc_lock); }
 
 size_t nd_var_type_size(const nd_variable *v) {
@@ -62,14 +80,14 @@ static int nc_fail(nd_error *err, const nd_variable *v, const char *path, int rc
 /* One nc_get_vars on one file, under the lock. */
 static int read_nc(const char *path, const nd_variable *v, const size_t *start, const size_t *count,
                    const ptrdiff_t *stride, void *out, nd_error *err) {
-    pthread_mutex_lock(&nc_lock);
+    nd_nc_lock();
     int ncid, varid, rc = nc_open(path, NC_NOWRITE, &ncid);
     if (rc == NC_NOERR) {
         rc = nc_inq_varid(ncid, v->name, &varid);
         if (rc == NC_NOERR) rc = nc_get_vars(ncid, varid, start, count, stride, out);
         nc_close(ncid);
     }
-    pthread_mutex_unlock(&nc_lock);
+    nd_nc_unlock();
     return rc == NC_NOERR ? 0 : nc_fail(err, v, path, rc);
 }
 

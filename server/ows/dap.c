@@ -315,7 +315,9 @@ static int catalogue(nd_req *rq, nd_resp *rs) {
                                                   "html", nd_arena_printf(rq->arena, "%s.html", url), "files",
                                                   (json_int_t)ds->nfiles, "variables", vars));
         }
-        char *s = json_dumps(json_pack("{s:o}", "datasets", list), JSON_INDENT(1) | JSON_ENSURE_ASCII);
+        json_t *doc = json_pack("{s:o}", "datasets", list);
+        char *s = json_dumps(doc, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+        json_decref(doc);
         nd_resp_set_json(rs, 200, s, strlen(s));
         free(s);
         rs->cache_seconds = 60;
