@@ -11,6 +11,7 @@
 #include "nadir/catalog.h"
 #include "nadir/demodata.h"
 #include "nadir/jobs.h"
+#include "nadir/land.h"
 
 typedef struct command {
     const char *name;
@@ -200,6 +201,7 @@ static const command commands[] = {
     {"ingest", cmd_ingest, "ingest (-c FILE | --database DB) [--collection ID] [--quiet] PATH...",
      "Scans files and directories (GDAL and NetCDF) into STAC items of the catalogue: footprint, time, projection,\n"
      "bands, checksum; unchanged files are skipped, unreadable ones reported and skipped."},
+    {"train", nd_sm_train_main, "train soil-moisture [--seed N] [--out FILE]", "Trains the soil-moisture network on simulated data; writes processes/soilmoisture/weights.c."},
     {"version", cmd_version, "version", "Prints the version."},
 };
 
