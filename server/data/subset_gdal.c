@@ -103,7 +103,8 @@ static char *build_vrt(const nd_subset *s, const nd_subset_plan *p, nd_error *er
         int has_nd = 0, has_sc = 0, has_off = 0;
         double nodata = GDALGetRasterNoDataValue(rb, &has_nd);
         double scale = GDALGetRasterScale(rb, &has_sc), offset = GDALGetRasterOffset(rb, &has_off);
-        const char *unit = GDALGetRasterUnitType(rb);
+        char unit[64];
+        snprintf(unit, sizeof unit, "%s", GDALGetRasterUnitType(rb)); /* owned by the band closed below */
         GDALDataType type = (GDALDataType)p->gdal_type;
         GDALClose(vh);
         for (size_t t = 0; t < nt; t++)
@@ -124,7 +125,7 @@ static char *build_vrt(const nd_subset *s, const nd_subset_plan *p, nd_error *er
                 if (has_nd) nd_buf_printf(&b, "<NoDataValue>%.17g</NoDataValue>", nodata);
                 if (has_off && offset != 0) nd_buf_printf(&b, "<Offset>%.17g</Offset>", offset);
                 if (has_sc && scale != 1) nd_buf_printf(&b, "<Scale>%.17g</Scale>", scale);
-                if (unit && *unit) {
+                if (*unit) {
                     nd_buf_puts(&b, "<UnitType>");
                     nd_buf_put_xml(&b, unit);
                     nd_buf_puts(&b, "</UnitType>");

@@ -144,8 +144,9 @@ int nd_wcs_xml_to_kvp(nd_req *rq, nd_error *err) {
     }
     add(&c, "REQUEST", nd_arena_strdup(rq->arena, op));
     xmlChar *service = xmlGetProp(root, (const xmlChar *)"service"), *version = xmlGetProp(root, (const xmlChar *)"version");
-    if (service) add(&c, "SERVICE", nd_arena_strndup(rq->arena, (const char *)service, 64));
-    if (version) add(&c, "VERSION", nd_arena_strndup(rq->arena, (const char *)version, 32));
+    /* nd_arena_strndup copies n bytes: bound by the real length */
+    if (service) add(&c, "SERVICE", nd_arena_strndup(rq->arena, (const char *)service, strnlen((const char *)service, 64)));
+    if (version) add(&c, "VERSION", nd_arena_strndup(rq->arena, (const char *)version, strnlen((const char *)version, 32)));
     xmlFree(service);
     xmlFree(version);
     if (strcmp(op, "GetCapabilities") == 0) {
