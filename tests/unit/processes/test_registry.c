@@ -130,7 +130,9 @@ ND_TEST(bbox_forms) {
 
 ND_TEST(dataset_references) {
     nd_dataset_conf pub = {.id = "open", .access = "public"}, priv = {.id = "secret", .access = "staff"};
-    nd_dataset a = {.conf = &pub, .id = "open"}, b = {.conf = &priv, .id = "secret"};
+    nd_variable var = {.name = "v", .ndims = 2};
+    nd_dataset a = {.conf = &pub, .id = "open", .vars = &var, .nvars = 1, .wgs84 = {0, 0, 10, 10}},
+               b = {.conf = &priv, .id = "secret"};
     nd_dataset *items[] = {&a, &b};
     nd_registry reg = {.items = items, .n = 2};
     nd_process_limits lim = {.datasets = &reg};
@@ -141,6 +143,14 @@ ND_TEST(dataset_references) {
     CHECK_INT(check("statistics", "{\"dataset\":\"secret\",\"variable\":\"v\"}", &lim, &out, &err), ND_E_FORBIDDEN);
     CHECK_INT(check("statistics", "{\"dataset\":\"other\",\"variable\":\"v\"}", &lim, &out, &err), ND_E_INVALID_PARAM);
     CHECK_STR(err.locator, "dataset");
+    /* The process's own check: the variable exists, the box meets the dataset. */
+    CHECK_INT(check("statistics", "{\"dataset\":\"open\",\"variable\":\"w\"}", &lim, &out, &err), ND_E_INVALID_PARAM);
+    CHECK_STR(err.locator, "variable");
+    CHECK_INT(check("statistics", "{\"dataset\":\"open\",\"variable\":\"v\",\"bbox\":[20,20,30,30]}", &lim, &out, &err),
+              ND_E_INVALID_PARAM);
+    CHECK_STR(err.locator, "bbox");
+    CHECK_INT(check("statistics", "{\"dataset\":\"open\",\"variable\":\"v\",\"bbox\":[5,5,30,30]}", &lim, &out, &err), 0);
+    json_decref(out);
 }
 
 ND_TEST(sleep_range) {
