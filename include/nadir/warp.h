@@ -7,6 +7,10 @@
 
 #include "nadir/read.h"
 
+/* nd_read_warped for several variables stored as bands of one file (an RGB composite): one warp, one read of
+ * the source window. vars share time/z; outs[k] receives vars[k]. */
+int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, int nvars, size_t time_index,
+                         size_t z_index, const nd_grid *dst, nd_resampling rs, float *const *outs, nd_error *err);
 /* Closes the GDAL handles this thread keeps open (they are closed at thread exit anyway). */
 void nd_warp_cache_clear(void);
 /* How many sources this thread holds open. */

@@ -10,7 +10,8 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <gdal.h>
-#include <gdal_utils.h>
+#include <gdal_alg.h>
+#include <gdalwarper.h>
 #include <ogr_srs_api.h>
 
 #include "nadir/arena.h"
@@ -21,11 +22,19 @@
 #define SRS_SLOTS 16     /* target CRSs per thread */
 #define MAX_PIXELS (16384L * 16384L)
 
-/* A single-band view of one band of one file: GDAL 3.6's GDALWarp() has no band selection, so the band
- * is wrapped in a VRT (which also exposes the file's overviews, as gdalwarp would use them). */
+/* An open source (a file, a NetCDF variable, or one overview level of either) with the transformers from its
+ * pixels to the target CRSs asked for so far. Transformer creation looks CRSs up in PROJ's database: done once
+ * per thread and CRS, only the target geotransform changes per request. */
+#define XF_SLOTS 4
 typedef struct {
-    char *key;               /* GDAL name + "#" + band */
-    GDALDatasetH src, vrt;
+    char *crs;
+    void *arg; /* GDALCreateGenImgProjTransformer2 */
+} xf_slot;
+
+typedef struct {
+    char *key;               /* GDAL name + "#" + overview level (-1: full resolution) */
+    GDALDatasetH ds;
+    xf_slot xf[XF_SLOTS];
     unsigned long long used; /* LRU clock */
 } source_slot;
 
@@ -45,8 +54,11 @@ static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
 static void slot_close(source_slot *s) {
-    if (s->vrt) GDALClose(s->vrt);
-    if (s->src) GDALClose(s->src);
+    for (int i = 0; i < XF_SLOTS; i++) {
+        if (s->xf[i].arg) GDALDestroyGenImgProjTransformer(s->xf[i].arg);
+        free(s->xf[i].crs);
+    }
+    if (s->ds) GDALClose(s->ds);
     free(s->key);
     memset(s, 0, sizeof *s);
 }
@@ -127,48 +139,58 @@ int nd_warp_crs_axes(const char *crs, bool *northing_first) {
     return 0;
 }
 
-/* The single-band source for (name, band), opened on first use in this thread. */
-static GDALDatasetH source_get(thread_cache *c, const char *name, int band, const char *crs_wkt, nd_error *err) {
+/* The source name at overview level ovr (-1: full resolution), opened on first use in this thread. */
+static source_slot *source_get(thread_cache *c, const char *name, int ovr, nd_error *err) {
     char key[4200];
-    snprintf(key, sizeof key, "%s#%d", name, band);
+    snprintf(key, sizeof key, "%s#%d", name, ovr);
     source_slot *lru = &c->src[0];
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         source_slot *s = &c->src[i];
         if (s->key && strcmp(s->key, key) == 0) {
             s->used = ++c->clock;
-            return s->vrt;
+            return s;
         }
         if (!s->key || (lru->key && s->used < lru->used)) lru = s;
     }
     slot_close(lru);
-    GDALDatasetH src = GDALOpenEx(name, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
-    if (!src) {
+    char level[32];
+    snprintf(level, sizeof level, "OVERVIEW_LEVEL=%d", ovr);
+    char *oo[] = {level, NULL};
+    GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, ovr >= 0 ? (const char *const *)oo : NULL,
+                                 NULL);
+    if (!ds) {
         nd_fail(err, ND_E_IO, "", "cannot open the data source");
         return NULL;
     }
-    if (band < 1 || band > GDALGetRasterCount(src)) {
-        GDALClose(src);
-        nd_fail(err, ND_E_INTERNAL, "", "band %d not in the source (%d bands)", band, GDALGetRasterCount(src));
-        return NULL;
+    lru->key = nd_xstrdup(key);
+    lru->ds = ds;
+    lru->used = ++c->clock;
+    return lru;
+}
+
+/* The transformer from s's pixels to georeferenced coordinates of crs. CF files with bare lon/lat have no
+ * CRS for GDAL: the dataset's own (read from the data) is given as SRC_SRS, as `gdalwarp -s_srs` would. */
+static void *transformer_get(source_slot *s, const char *crs, const char *crs_wkt) {
+    for (int i = 0; i < XF_SLOTS; i++)
+        if (s->xf[i].crs && strcmp(s->xf[i].crs, crs) == 0) return s->xf[i].arg;
+    char *dst = NULL, *src = NULL;
+    if (asprintf(&dst, "DST_SRS=%s", crs) < 0) return NULL;
+    if (!GDALGetSpatialRef(s->ds) && crs_wkt && asprintf(&src, "SRC_SRS=%s", crs_wkt) < 0) src = NULL;
+    char *opts[] = {dst, src, NULL};
+    void *arg = GDALCreateGenImgProjTransformer2(s->ds, NULL, opts);
+    free(dst);
+    free(src);
+    if (!arg) return NULL;
+    int k = 0; /* a free entry, else the first one goes */
+    while (k < XF_SLOTS && s->xf[k].arg) k++;
+    if (k == XF_SLOTS) {
+        GDALDestroyGenImgProjTransformer(s->xf[0].arg);
+        free(s->xf[0].crs);
+        memmove(&s->xf[0], &s->xf[1], (XF_SLOTS - 1) * sizeof s->xf[0]);
+        k = XF_SLOTS - 1;
     }
-    char bs[16];
-    snprintf(bs, sizeof bs, "%d", band);
-    /* CF files with bare lon/lat have no CRS for GDAL: the dataset's own (read from the data) is given. */
-    char *argv[] = {"-of", "VRT", "-b", bs, NULL, NULL, NULL};
-    if (!GDALGetSpatialRef(src) && crs_wkt) {
-        argv[4] = "-a_srs";
-        argv[5] = (char *)crs_wkt;
-    }
-    GDALTranslateOptions *to = GDALTranslateOptionsNew(argv, NULL);
-    GDALDatasetH vrt = GDALTranslate("", src, to, NULL);
-    GDALTranslateOptionsFree(to);
-    if (!vrt) {
-        GDALClose(src);
-        nd_fail(err, ND_E_IO, "", "cannot select band %d of the data source", band);
-        return NULL;
-    }
-    *lru = (source_slot){nd_xstrdup(key), src, vrt, ++c->clock};
-    return vrt;
+    s->xf[k] = (xf_slot){nd_xstrdup(crs), arg};
+    return arg;
 }
 
 /* Which GDAL band of a NetCDF variable holds (time, z): the netCDF driver numbers the bands over the
@@ -201,93 +223,218 @@ const char *nd_warp_resampling_name(nd_resampling rs) {
     }
 }
 
-/* Resolves (v, time, z) to a cached single-band source. */
-static GDALDatasetH open_slice(thread_cache *c, const nd_dataset *ds, const nd_variable *v, size_t time_index,
-                               size_t z_index, nd_error *err) {
+/* Resolves (v, time, z) to the GDAL name of its file (or NetCDF variable) and band. */
+static int slice_name(thread_cache *c, const nd_dataset *ds, const nd_variable *v, size_t time_index, size_t z_index,
+                      char *name, size_t n, int *band, nd_error *err) {
     size_t file = 0, local_t = 0;
     if (v->has_time && ds->time) {
         if (time_index >= ds->time->n)
-            return nd_fail(err, ND_E_INVALID_DIMENSION, "time", "time index %zu out of range", time_index), NULL;
+            return nd_fail(err, ND_E_INVALID_DIMENSION, "time", "time index %zu out of range", time_index);
         file = ds->time->file_index[time_index];
         local_t = ds->time->local_index[time_index];
     }
     if (v->has_vertical && ds->vertical && z_index >= ds->vertical->n)
-        return nd_fail(err, ND_E_INVALID_DIMENSION, "elevation", "vertical index %zu out of range", z_index), NULL;
-    if (file >= ds->nfiles) return nd_fail(err, ND_E_INTERNAL, "", "file index out of range"), NULL;
+        return nd_fail(err, ND_E_INVALID_DIMENSION, "elevation", "vertical index %zu out of range", z_index);
+    if (file >= ds->nfiles) return nd_fail(err, ND_E_INTERNAL, "", "file index out of range");
     const char *path = ds->files[file];
-    if (ds->kind == ND_DS_RASTER) return source_get(c, path, v->band, ds->crs_wkt, err);
-    char name[4200];
-    snprintf(name, sizeof name, "NETCDF:\"%s\":%s", path, v->name);
-    /* The band count is the file's: open (or find) band 1 first, then pick the band. */
-    GDALDatasetH first = source_get(c, name, 1, ds->crs_wkt, err);
-    if (!first) return NULL;
-    source_slot *s = NULL;
-    for (size_t i = 0; i < CACHE_SLOTS && !s; i++)
-        if (c->src[i].vrt == first) s = &c->src[i];
-    int band = netcdf_band(ds, v, local_t, v->has_vertical ? z_index : 0, GDALGetRasterCount(s->src));
-    return band == 1 ? first : source_get(c, name, band, ds->crs_wkt, err);
+    if (ds->kind == ND_DS_RASTER) {
+        snprintf(name, n, "%s", path);
+        *band = v->band;
+        return 0;
+    }
+    snprintf(name, n, "NETCDF:\"%s\":%s", path, v->name);
+    source_slot *s = source_get(c, name, -1, err); /* the band count is the file's */
+    if (!s) return -(int)err->code;
+    *band = netcdf_band(ds, v, local_t, v->has_vertical ? z_index : 0, GDALGetRasterCount(s->ds));
+    return 0;
 }
 
-int nd_read_warped(const nd_dataset *ds, const nd_variable *v, size_t time_index, size_t z_index,
-                   const nd_grid *dst, nd_resampling rs, float *out, nd_error *err) {
+/* gdalwarp's automatic overview choice: the source window the target covers (a 10x10 grid of target points
+ * taken back to source pixels) gives the down-sampling ratio; the coarsest overview not coarser than it wins. */
+static int pick_overview(GDALDatasetH ds, void *xf, const nd_grid *dst) {
+    GDALRasterBandH b1 = GDALGetRasterBand(ds, 1);
+    int nov = b1 ? GDALGetOverviewCount(b1) : 0;
+    if (nov <= 0) return -1;
+    enum { N = 10 };
+    double x[N * N], y[N * N], z[N * N];
+    int ok[N * N];
+    for (int i = 0, k = 0; i < N; i++)
+        for (int j = 0; j < N; j++, k++) {
+            x[k] = dst->width * (double)i / (N - 1);
+            y[k] = dst->height * (double)j / (N - 1);
+            z[k] = 0;
+        }
+    GDALGenImgProjTransform(xf, TRUE, N * N, x, y, z, ok);
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int k = 0; k < N * N; k++)
+        if (ok[k]) {
+            x0 = fmin(x0, x[k]), x1 = fmax(x1, x[k]);
+            y0 = fmin(y0, y[k]), y1 = fmax(y1, y[k]);
+        }
+    double rx = x1 > x0 ? (x1 - x0) / dst->width : 0, ry = y1 > y0 ? (y1 - y0) / dst->height : 0;
+    double target = fmin(rx, ry);
+    if (!(target > 1.0)) return -1;
+    int best = -1;
+    double best_ratio = 0;
+    const double eps = 1e-1;
+    for (int i = -1; i < nov; i++) {
+        double r = i < 0 ? 1.0 : (double)GDALGetRasterXSize(ds) / GDALGetRasterBandXSize(GDALGetOverview(b1, i));
+        if (r >= target + eps || r <= best_ratio) continue;
+        best = i;
+        best_ratio = r;
+        if (fabs(target - r) < eps) break;
+    }
+    return best;
+}
+
+int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, int nvars, size_t time_index,
+                         size_t z_index, const nd_grid *dst, nd_resampling rs, float *const *outs, nd_error *err) {
     if (dst->width <= 0 || dst->height <= 0 || (long)dst->width * dst->height > MAX_PIXELS)
         return nd_fail(err, ND_E_TOO_LARGE, "", "target grid %dx%d out of range", dst->width, dst->height);
+    if (nvars < 1 || nvars > 8) return nd_fail(err, ND_E_INTERNAL, "", "1 to 8 bands at a time");
     nd_gdal_init();
     CPLPushErrorHandler(CPLQuietErrorHandler);
     CPLErrorReset();
     thread_cache *c = cache_get();
-    int rc = 0;
+    int rc = 0, bands[8];
     GDALDatasetH mem = NULL;
-    GDALDatasetH src = open_slice(c, ds, v, time_index, z_index, err);
-    OGRSpatialReferenceH srs = src ? target_srs(c, dst->crs) : NULL;
-    if (!src) {
-        rc = -(int)err->code;
-        goto out;
+    void *approx = NULL;
+    GDALWarpOptions *wo = NULL;
+    GDALWarpOperationH op = NULL;
+    char name[4200];
+    size_t n = (size_t)dst->width * (size_t)dst->height;
+    for (int k = 0; k < nvars; k++) {
+        char other[4200];
+        if ((rc = slice_name(c, ds, vars[k], time_index, z_index, k ? other : name, sizeof name, &bands[k], err)) < 0)
+            goto out;
+        if (k && strcmp(other, name) != 0) {
+            rc = nd_fail(err, ND_E_INTERNAL, "", "bands warped together must share a file");
+            goto out;
+        }
     }
-    if (!srs) {
+    if (!target_srs(c, dst->crs)) {
         rc = nd_fail(err, ND_E_INVALID_CRS, "crs", "unknown coordinate reference system");
         goto out;
     }
-    size_t n = (size_t)dst->width * (size_t)dst->height;
-    for (size_t i = 0; i < n; i++) out[i] = NAN;
-    /* The target is a MEM dataset over the caller's buffer: no copy, no allocation of pixels. */
-    GDALDriverH memdrv = GDALGetDriverByName("MEM");
-    mem = GDALCreate(memdrv, "", dst->width, dst->height, 0, GDT_Float32, NULL);
-    char ptr[64];
-    snprintf(ptr, sizeof ptr, "DATAPOINTER=%p", (void *)out);
-    char *bopts[] = {ptr, NULL};
-    if (!mem || GDALAddBand(mem, GDT_Float32, bopts) != CE_None) {
+    source_slot *full = source_get(c, name, -1, err);
+    void *xf = full ? transformer_get(full, dst->crs, ds->crs_wkt) : NULL;
+    if (!xf) {
+        rc = full ? nd_fail(err, ND_E_INVALID_CRS, "crs", "no transformation to the requested CRS") : -(int)err->code;
+        goto out;
+    }
+    for (int k = 0; k < nvars; k++)
+        if (bands[k] < 1 || bands[k] > GDALGetRasterCount(full->ds)) {
+            rc = nd_fail(err, ND_E_INTERNAL, "", "band %d not in the source", bands[k]);
+            goto out;
+        }
+    GDALSetGenImgProjTransformerDstGeoTransform(xf, dst->gt);
+    int ovr = pick_overview(full->ds, xf, dst);
+    source_slot *src = full;
+    if (ovr >= 0) {
+        src = source_get(c, name, ovr, err);
+        full = NULL; /* the slot array may have been reused */
+        xf = src ? transformer_get(src, dst->crs, ds->crs_wkt) : NULL;
+        if (!xf) {
+            rc = src ? nd_fail(err, ND_E_IO, "", "cannot read the overview") : -(int)err->code;
+            goto out;
+        }
+        GDALSetGenImgProjTransformerDstGeoTransform(xf, dst->gt);
+    }
+    for (int k = 0; k < nvars; k++)
+        for (size_t i = 0; i < n; i++) outs[k][i] = NAN;
+    /* The target is a MEM dataset over the caller's buffers: no copy, no allocation of pixels. */
+    mem = GDALCreate(GDALGetDriverByName("MEM"), "", dst->width, dst->height, 0, GDT_Float32, NULL);
+    for (int k = 0; mem && k < nvars; k++) {
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "DATAPOINTER=%p", (void *)outs[k]);
+        char *bopts[] = {ptr, NULL};
+        if (GDALAddBand(mem, GDT_Float32, bopts) != CE_None) {
+            GDALClose(mem);
+            mem = NULL;
+        }
+    }
+    if (!mem) {
         rc = nd_fail(err, ND_E_INTERNAL, "", "cannot create the target grid");
         goto out;
     }
     GDALSetGeoTransform(mem, (double *)dst->gt);
-    GDALSetSpatialRef(mem, srs);
-    char *argv[] = {"-r", (char *)nd_warp_resampling_name(rs), "-dstnodata", "nan", NULL};
-    GDALWarpAppOptions *wo = GDALWarpAppOptionsNew(argv, NULL);
-    int usage = 0;
-    GDALDatasetH srcs[1] = {src};
-    GDALDatasetH res = GDALWarp(NULL, mem, 1, srcs, wo, &usage);
-    GDALWarpAppOptionsFree(wo);
-    if (!res) {
+    /* What gdalwarp does: approximate transformer (0.125 pixel), source nodata honoured, NaN elsewhere. */
+    approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, xf, 0.125);
+    wo = GDALCreateWarpOptions();
+    wo->hSrcDS = src->ds;
+    wo->hDstDS = mem;
+    wo->nBandCount = nvars;
+    wo->panSrcBands = CPLMalloc(sizeof(int) * (size_t)nvars);
+    wo->panDstBands = CPLMalloc(sizeof(int) * (size_t)nvars);
+    wo->padfDstNoDataReal = CPLMalloc(sizeof(double) * (size_t)nvars);
+    bool any_nodata = false;
+    double srcnd[8];
+    for (int k = 0; k < nvars; k++) {
+        wo->panSrcBands[k] = bands[k];
+        wo->panDstBands[k] = k + 1;
+        wo->padfDstNoDataReal[k] = NAN;
+        int has = 0;
+        srcnd[k] = GDALGetRasterNoDataValue(GDALGetRasterBand(src->ds, bands[k]), &has);
+        if (has) any_nodata = true;
+        else srcnd[k] = NAN; /* a band without nodata: NaN, which no stored value equals */
+    }
+    if (any_nodata) {
+        wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * (size_t)nvars);
+        memcpy(wo->padfSrcNoDataReal, srcnd, sizeof(double) * (size_t)nvars);
+    }
+    wo->eResampleAlg = rs == ND_RESAMPLE_BILINEAR ? GRA_Bilinear
+                       : rs == ND_RESAMPLE_CUBIC  ? GRA_Cubic
+                       : rs == ND_RESAMPLE_AVERAGE ? GRA_Average
+                                                   : GRA_NearestNeighbour;
+    wo->pfnTransformer = GDALApproxTransform;
+    wo->pTransformerArg = approx;
+    wo->papszWarpOptions = CSLSetNameValue(NULL, "INIT_DEST", "NO_DATA");
+    op = GDALCreateWarpOperation(wo);
+    if (!op || GDALChunkAndWarpImage(op, 0, 0, dst->width, dst->height) != CE_None) {
         rc = nd_fail(err, ND_E_IO, "", "warping failed: %.200s", CPLGetLastErrorMsg());
         goto out;
     }
     GDALFlushCache(mem);
-    if (v->scale != 1.0 || v->offset != 0.0)
-        for (size_t i = 0; i < n; i++)
-            if (!isnan(out[i])) out[i] = (float)((double)out[i] * v->scale + v->offset);
+    for (int k = 0; k < nvars; k++) {
+        const nd_variable *v = vars[k];
+        if (v->scale != 1.0 || v->offset != 0.0)
+            for (size_t i = 0; i < n; i++)
+                if (!isnan(outs[k][i])) outs[k][i] = (float)((double)outs[k][i] * v->scale + v->offset);
+    }
 out:
+    if (op) GDALDestroyWarpOperation(op);
+    if (wo) {
+        wo->pTransformerArg = NULL;
+        GDALDestroyWarpOptions(wo);
+    }
+    if (approx) GDALDestroyApproxTransformer(approx);
     if (mem) GDALClose(mem);
     CPLPopErrorHandler();
     return rc;
+}
+
+int nd_read_warped(const nd_dataset *ds, const nd_variable *v, size_t time_index, size_t z_index,
+                   const nd_grid *dst, nd_resampling rs, float *out, nd_error *err) {
+    const nd_variable *vars[1] = {v};
+    float *outs[1] = {out};
+    return nd_read_warped_bands(ds, vars, 1, time_index, z_index, dst, rs, outs, err);
 }
 
 int nd_read_stats(const nd_dataset *ds, const nd_variable *v, size_t time_index, size_t z_index, double out[4],
                   nd_error *err) {
     nd_gdal_init();
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDatasetH src = open_slice(cache_get(), ds, v, time_index, z_index, err);
-    int rc = src ? 0 : -(int)err->code;
+    thread_cache *c = cache_get();
+    char name[4200];
+    int band = 1;
+    source_slot *slot = NULL;
+    int rc = slice_name(c, ds, v, time_index, z_index, name, sizeof name, &band, err);
+    if (rc == 0 && !(slot = source_get(c, name, -1, err))) rc = -(int)err->code;
+    GDALDatasetH src = rc == 0 ? slot->ds : NULL;
+    if (src && (band < 1 || band > GDALGetRasterCount(src))) {
+        rc = nd_fail(err, ND_E_INTERNAL, "", "band out of range");
+        src = NULL;
+    }
     /* A decimated read (GDAL picks overviews) of at most 512x512: enough for a colour range, and unlike
      * GDALComputeRasterStatistics it leaves no .aux.xml next to the data. */
     enum { SIDE = 512 };
@@ -295,7 +442,7 @@ int nd_read_stats(const nd_dataset *ds, const nd_variable *v, size_t time_index,
     size_t nvalid = 0;
     double lo = INFINITY, hi = -INFINITY, sum = 0, sum2 = 0;
     if (src) {
-        GDALRasterBandH b = GDALGetRasterBand(src, 1);
+        GDALRasterBandH b = GDALGetRasterBand(src, band);
         int w = GDALGetRasterXSize(src), h = GDALGetRasterYSize(src);
         int bw = w < SIDE ? w : SIDE, bh = h < SIDE ? h : SIDE;
         buf = nd_xmalloc((size_t)bw * (size_t)bh * sizeof *buf);

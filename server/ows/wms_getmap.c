@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nadir/warp.h"
 #include "wms_priv.h"
 
 typedef enum { FMT_PNG, FMT_JPEG, FMT_WEBP, FMT_TIFF, FMT_UNKNOWN } map_format;
@@ -54,12 +55,9 @@ int wms_render_layer(nd_req *rq, const wms_map *m, size_t i, nd_image *out, floa
     map_grid(m, &g);
     size_t n = (size_t)m->width * (size_t)m->height;
     if (l->kind == WMS_RGB) {
-        const float *bands[3];
-        for (int b = 0; b < 3; b++) {
-            float *buf = wms_scratch(1 + b, n);
-            if (nd_read_warped(l->ds, l->rgb[b], t, z, &g, st->rs, buf, &rq->err) < 0) return -1;
-            bands[b] = buf;
-        }
+        float *bufs[3] = {wms_scratch(1, n), wms_scratch(2, n), wms_scratch(3, n)};
+        if (nd_read_warped_bands(l->ds, l->rgb, 3, t, z, &g, st->rs, bufs, &rq->err) < 0) return -1;
+        const float *bands[3] = {bufs[0], bufs[1], bufs[2]};
         nd_rgba nodata = m->transparent ? (nd_rgba){0, 0, 0, 0} : m->bg;
         return nd_render_rgb(bands, m->width, m->height, l->lo, l->hi, nodata, out);
     }
