@@ -608,3 +608,64 @@ def test_owslib_wcs100(wcs, tmp_path):
     ref = gdal.Translate("/vsimem/o.tif", f'NETCDF:"{wcs.demo}/sst/sst_20250109.nc":sst', projWin=[-10, 50, 0, 45])
     ds = gdal.Open(str(p))
     np.testing.assert_array_equal(ds.ReadAsArray(), ref.ReadAsArray())
+
+
+# ---- real samples (Debian's r-cran-stars): 4-D NetCDF with a vertical axis and 4 variables, Landsat 7 ----
+
+STARS = os.path.join(os.environ.get("ND_SAMPLES_DIR", ""), "stars/usr/lib/R/site-library/stars")
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory, demo_dir):
+    if not os.path.exists(os.path.join(STARS, "nc/reduced.nc")):
+        pytest.skip("make samples has not run (ND_SAMPLES_DIR)")
+    work = tmp_path_factory.mktemp("wcs-samples")
+    cfg = server_config(demo_dir, data_dir=str(work / "data")) + f"""  - id: oisst
+    source: {STARS}/nc/reduced.nc
+  - id: landsat7
+    source: {STARS}/tif/L7_ETMs.tif
+"""
+    s = Server(str(work), cfg, name="samples")
+    s.data_dir = str(work / "data")
+    yield s
+    assert s.stop() == 0
+
+
+def test_sample_4d_netcdf_vertical_and_fields(samples, tmp_path):
+    d = ET.fromstring(get(samples, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage",
+                          COVERAGEID="oisst").content)
+    assert [f.get("name") for f in d.findall(".//swe:field", NS)] == ["sst", "anom", "err", "ice"]
+    assert [e.text for e in d.findall(".//wcsgs:ElevationDomain/wcsgs:SingleValue", NS)] == ["0"]
+    r = cov(samples, "Long(0,40)", "Lat(-20,20)", "zlev(0)", COVERAGEID="oisst", RANGESUBSET="anom,ice")
+    got = save(tmp_path, r)
+    nc = os.path.join(STARS, "nc/reduced.nc")
+    ds = gdal.Open(got)
+    assert ds.RasterCount == 2
+    for i, var in enumerate(("anom", "ice")):
+        ref = gdal.Translate("/vsimem/s.tif", f'NETCDF:"{nc}":{var}', projWin=[0, 20, 40, -20], outputSRS="EPSG:4326")
+        np.testing.assert_array_equal(ds.GetRasterBand(i + 1).ReadAsArray(), ref.ReadAsArray())
+    p = save(tmp_path, cov(samples, "Long(0,40)", "Lat(-20,20)", COVERAGEID="oisst", FORMAT="application/netcdf",
+                           RANGESUBSET="sst"), "o.nc")
+    from netCDF4 import Dataset
+    with Dataset(p) as got, Dataset(nc) as src:
+        assert got["sst"].dimensions == ("time", "zlev", "lat", "lon")
+        lat, lon = src["lat"][:], src["lon"][:]
+        j = np.where((lat > -20) & (lat < 20))[0]
+        # centres 0, 2, ..., 38: the half-covered cell at 0 counts, as gdal_translate -projwin rounds
+        i = np.where((lon >= 0) & (lon < 40))[0]
+        np.testing.assert_array_equal(got["sst"][:], src["sst"][:, :, j[0]:j[-1] + 1, i[0]:i[-1] + 1])
+        assert got["zlev"].units == "meters" and got["sst"].long_name == "Daily sea surface temperature"
+    r = cov(samples, "zlev(100,200)", COVERAGEID="oisst")
+    assert r.status_code == 404 and exception(r)[0] == "InvalidSubsetting"
+
+
+def test_sample_landsat(samples, tmp_path):
+    src = os.path.join(STARS, "tif/L7_ETMs.tif")
+    s = gdal.Open(src)
+    gt = s.GetGeoTransform()
+    x0, x1 = gt[0] + 50.4 * gt[1], gt[0] + 250.2 * gt[1]
+    y1, y0 = gt[3] + 30.7 * gt[5], gt[3] + 200.1 * gt[5]
+    got = save(tmp_path, cov(samples, f"E({x0!r},{x1!r})", f"N({y0!r},{y1!r})", COVERAGEID="landsat7"))
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, src, projWin=[x0, y1, x1, y0])
+    same_raster(got, ref)
