@@ -14,6 +14,10 @@
 #include "nadir/dap.h"
 #include "nadir/ows.h"
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "dap2.c swaps host-order values to XDR big-endian"
+#endif
+
 #define ASCII_MAX_BYTES (16u << 20) /* values an .ascii response may hold; it is built in memory */
 
 /* DAP2 error codes are free integers; clients show the message, so the HTTP status is reused. */
@@ -221,11 +225,6 @@ static void be32(nd_buf *b, uint32_t v) {
     nd_buf_append(b, x, 4);
 }
 
-static void be64(nd_buf *b, uint64_t v) {
-    be32(b, (uint32_t)(v >> 32));
-    be32(b, (uint32_t)v);
-}
-
 static void xdr_string(nd_buf *b, const char *s, size_t n) {
     be32(b, (uint32_t)n);
     nd_buf_append(b, s, n);
@@ -241,49 +240,47 @@ static void x_begin(void *cs, const nd_dap_item *it, size_t n, nd_buf *out) {
     if (it->sv->type != NC_STRING && it->sv->type != NC_CHAR) be32(out, (uint32_t)n);
 }
 
+/* Fixed-size values are converted in bulk straight into the buffer: this loop is the hot path of .dods. */
 static void x_values(void *cs, const nd_dap_item *it, const void *raw, size_t n, size_t rowlen, nd_buf *out) {
     int t = it->sv->type;
     bool scalar = it->rank == 0;
-    nd_buf_reserve(out, n * 8 + 16);
+    if ((t == NC_BYTE || t == NC_UBYTE) && !scalar) {
+        nd_buf_append(out, raw, n);
+        return;
+    }
+    if (t == NC_STRING || t == NC_CHAR) {
+        for (size_t i = 0; i < n; i++) {
+            const char *s = t == NC_STRING ? ((char *const *)raw)[i] : (const char *)raw + i * rowlen;
+            xdr_string(out, s, t == NC_STRING ? strlen(s) : strnlen(s, rowlen));
+        }
+        return;
+    }
+    size_t w = t == NC_DOUBLE || t == NC_INT64 || t == NC_UINT64 ? 8 : 4;
+    nd_buf_reserve(out, n * w + 1);
+    unsigned char *o = (unsigned char *)out->data + out->len;
     for (size_t i = 0; i < n; i++) {
+        uint32_t v32 = 0;
+        uint64_t v64 = 0;
+        double dv;
         switch (t) {
-        case NC_BYTE: case NC_UBYTE:
-            if (scalar) be32(out, ((const unsigned char *)raw)[i]);
-            else nd_buf_append(out, (const unsigned char *)raw + i, 1);
-            break;
-        case NC_SHORT: be32(out, (uint32_t)(int32_t)((const short *)raw)[i]); break;
-        case NC_USHORT: be32(out, ((const unsigned short *)raw)[i]); break;
-        case NC_INT: case NC_UINT: case NC_FLOAT: {
-            uint32_t v;
-            memcpy(&v, (const char *)raw + 4 * i, 4);
-            be32(out, v);
-            break;
+        case NC_BYTE: case NC_UBYTE: v32 = ((const unsigned char *)raw)[i]; break;
+        case NC_SHORT: v32 = (uint32_t)(int32_t)((const short *)raw)[i]; break;
+        case NC_USHORT: v32 = ((const unsigned short *)raw)[i]; break;
+        case NC_INT64: dv = (double)((const long long *)raw)[i]; memcpy(&v64, &dv, 8); break;
+        case NC_UINT64: dv = (double)((const unsigned long long *)raw)[i]; memcpy(&v64, &dv, 8); break;
+        case NC_DOUBLE: memcpy(&v64, (const char *)raw + 8 * i, 8); break;
+        default: memcpy(&v32, (const char *)raw + 4 * i, 4); break;
         }
-        case NC_DOUBLE: {
-            uint64_t v;
-            memcpy(&v, (const char *)raw + 8 * i, 8);
-            be64(out, v);
-            break;
-        }
-        case NC_INT64: case NC_UINT64: {
-            double dv = t == NC_INT64 ? (double)((const long long *)raw)[i] : (double)((const unsigned long long *)raw)[i];
-            uint64_t v;
-            memcpy(&v, &dv, 8);
-            be64(out, v);
-            break;
-        }
-        case NC_STRING: {
-            const char *s = ((char *const *)raw)[i];
-            xdr_string(out, s, strlen(s));
-            break;
-        }
-        case NC_CHAR: {
-            const char *row = (const char *)raw + i * rowlen;
-            xdr_string(out, row, strnlen(row, rowlen));
-            break;
-        }
+        if (w == 4) {
+            v32 = __builtin_bswap32(v32);
+            memcpy(o + 4 * i, &v32, 4);
+        } else {
+            v64 = __builtin_bswap64(v64);
+            memcpy(o + 8 * i, &v64, 8);
         }
     }
+    out->len += n * w;
+    out->data[out->len] = '\0';
 }
 
 static void x_end(void *cs, const nd_dap_item *it, size_t n, nd_buf *out) {

@@ -54,9 +54,15 @@ static const char *dap4_type(int t) {
 }
 
 static int parse_and_select(nd_req *rq, const nd_dataset *ds, nd_dap_req *d) {
-    const char *ce = nd_req_query(rq, "dap4.ce");
+    const char *q = nd_req_query(rq, "dap4.ce");
     nd_dap_ce c = {0};
-    if (ce) {
+    if (q) {
+        /* netCDF-C 4.9.0 percent-encodes the constraint three times ("[" arrives as %25255b); no DAP4 name holds
+         * a '%', so decoding until none is left is safe. */
+        char *ce = nd_arena_strdup(rq->arena, q);
+        for (int i = 0; i < 3 && strchr(ce, '%'); i++)
+            if (nd_url_decode(ce, false) < 0)
+                return nd_fail(&rq->err, ND_E_INVALID_PARAM, "ce", "Malformed percent-encoding in dap4.ce");
         int rc = nd_dap4_ce_parse(rq->arena, ce, &c, &rq->err);
         if (rc < 0) return rc;
     }
