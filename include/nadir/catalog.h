@@ -186,10 +186,14 @@ typedef struct nd_search {
     const char *token;       /* from the previous page, or NULL */
     const char *fingerprint; /* the query without token and limit: a token is valid for this query only */
     bool count;              /* compute numberMatched */
+    bool raw;                /* return the stored JSON texts (nd_page.raw) instead of parsed items */
 } nd_search;
 
 typedef struct nd_page {
-    json_t *items;           /* array of item objects (without links) */
+    json_t *items;           /* array of item objects (without links); NULL with nd_search.raw */
+    const char **raw;        /* with nd_search.raw: the items' stored JSON texts (arena) */
+    const char **raw_id, **raw_collection;
+    size_t nraw;
     long long matched;       /* -1 when not counted */
     char *next;              /* token of the next page (arena), NULL at the end */
 } nd_page;

@@ -151,7 +151,7 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
     size_t where_len = w.text.len, where_binds = w.nbinds;
 
     nd_sql q = {.arena = a};
-    nd_buf_puts(&q.text, "SELECT i.rid, i.json");
+    nd_buf_puts(&q.text, "SELECT i.rid, i.json, i.id, i.collection");
     for (size_t k = 0; k < s->nsort; k++) {
         nd_buf_puts(&q.text, ", ");
         sort_expr(&q, s->sort[k].property);
@@ -174,18 +174,27 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
     if (sqlite3_prepare_v2(db, q.text.data, -1, &st, NULL) != SQLITE_OK || nd_sql_bind(&q, st)) {
         rc = nd_fail(e, ND_E_INTERNAL, "", "catalogue search: %s", sqlite3_errmsg(db));
     } else {
-        out->items = json_array();
+        if (s->raw) {
+            out->raw = nd_arena_alloc(a, (size_t)limit * sizeof *out->raw);
+            out->raw_id = nd_arena_alloc(a, (size_t)limit * sizeof *out->raw_id);
+            out->raw_collection = nd_arena_alloc(a, (size_t)limit * sizeof *out->raw_collection);
+        }
+        else out->items = json_array();
         int n = 0, step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            if (n == limit) { /* one more row than asked: there is a next page, from the last row returned */
-                break;
+            if (n == limit) break; /* one more row than asked: there is a next page, from the last row returned */
+            const char *text = (const char *)sqlite3_column_text(st, 1);
+            if (s->raw) {
+                out->raw_id[out->nraw] = nd_arena_strdup(a, (const char *)sqlite3_column_text(st, 2));
+                out->raw_collection[out->nraw] = nd_arena_strdup(a, (const char *)sqlite3_column_text(st, 3));
+                out->raw[out->nraw++] = nd_arena_strdup(a, text ? text : "{}");
+            } else {
+                json_t *it = json_loads(text ? text : "{}", 0, NULL);
+                if (it) json_array_append_new(out->items, it);
             }
-            json_t *it = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-            if (it) json_array_append_new(out->items, it);
-            n++;
-            if (n == limit) {
+            if (++n == limit) {
                 json_t *keys = json_array();
-                for (size_t k = 0; k < s->nsort; k++) json_array_append_new(keys, column_json(st, 2 + (int)k));
+                for (size_t k = 0; k < s->nsort; k++) json_array_append_new(keys, column_json(st, 4 + (int)k));
                 json_decref(state);
                 state = json_pack("{s:o, s:I}", "k", keys, "r", (json_int_t)sqlite3_column_int64(st, 0));
             }

@@ -421,7 +421,8 @@ int nd_cat_put_items(nd_cat *c, const char *collection, json_t *const *items, si
                      nd_error *e) {
     sqlite3 *db = nd_cat_acquire(c);
     nd_arena *a = nd_arena_new(64 * 1024);
-    sqlite3_stmt *ins = NULL, *box = NULL, *qry = NULL, *coll = NULL;
+    json_t *seen = json_object();
+    sqlite3_stmt *ins = NULL, *box = NULL, *qry = NULL, *coll = NULL, *del = NULL;
     int rc = 0;
     const char *sql = mode == ND_PUT_CREATE
                           ? "INSERT INTO items(collection, id, datetime, start_dt, end_dt, geom, json) "
@@ -439,7 +440,8 @@ int nd_cat_put_items(nd_cat *c, const char *collection, json_t *const *items, si
                            -1, &box, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO queryables(collection, name, type) VALUES(?,?,?)", -1, &qry,
                            NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT 1 FROM collections WHERE id = ?", -1, &coll, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(db, "SELECT 1 FROM collections WHERE id = ?", -1, &coll, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM items_box WHERE id = ?", -1, &del, NULL) != SQLITE_OK) {
         rc = db_fail(e, db);
         goto done;
     }
@@ -491,12 +493,12 @@ int nd_cat_put_items(nd_cat *c, const char *collection, json_t *const *items, si
             sqlite3_bind_double(box, 4, bx[1]);
             sqlite3_bind_double(box, 5, bx[3]);
             sqlite3_bind_int64(box, 6, rid);
-            if (b >= r.geom.nbox) { /* a former second box of this rid goes */
-                sqlite3_stmt *del;
-                sqlite3_prepare_v2(db, "DELETE FROM items_box WHERE id = ?", -1, &del, NULL);
-                sqlite3_bind_int64(del, 1, 2 * rid + 1);
-                sqlite3_step(del);
-                sqlite3_finalize(del);
+            if (b >= r.geom.nbox) { /* a former second box of this rid goes (none when just created) */
+                if (mode != ND_PUT_CREATE) {
+                    sqlite3_reset(del);
+                    sqlite3_bind_int64(del, 1, 2 * rid + 1);
+                    sqlite3_step(del);
+                }
                 continue;
             }
             if (sqlite3_step(box) != SQLITE_DONE) {
@@ -507,7 +509,8 @@ int nd_cat_put_items(nd_cat *c, const char *collection, json_t *const *items, si
         const char *key;
         json_t *v;
         json_object_foreach(json_object_get(it, "properties"), key, v) {
-            if (json_is_null(v)) continue;
+            if (json_is_null(v) || json_object_get(seen, key)) continue; /* once per batch is enough */
+            json_object_set_new(seen, key, json_true());
             sqlite3_reset(qry);
             sqlite3_bind_text(qry, 1, collection, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(qry, 2, key, -1, SQLITE_TRANSIENT);
@@ -520,9 +523,11 @@ done:
     sqlite3_finalize(box);
     sqlite3_finalize(qry);
     sqlite3_finalize(coll);
+    sqlite3_finalize(del);
     exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, 0);
     nd_cat_release(c, db);
     nd_arena_free(a);
+    json_decref(seen);
     return rc;
 }
 
