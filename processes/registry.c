@@ -16,6 +16,7 @@ static const nd_process *const registry[] = {
     &nd_process_echo,
     &nd_process_sleep,
     &nd_process_statistics,
+    &nd_process_subset,
 };
 
 size_t nd_process_count(void) { return sizeof registry / sizeof registry[0]; }
@@ -339,7 +340,7 @@ int nd_process_check_inputs(const nd_process *p, const json_t *inputs, const nd_
         }
         json_object_set_new(res, io->id, typed);
     }
-    if (p->check && lim && lim->datasets && p->check(res, lim->datasets, err) < 0) goto fail;
+    if (p->check && lim && lim->datasets && p->check(res, lim, err) < 0) goto fail;
     *out = res;
     return 0;
 fail:

@@ -36,6 +36,7 @@ typedef struct nd_io {
 } nd_io;
 
 struct nd_kernel_env;
+struct nd_process_limits;
 /* A kernel: reads the validated inputs, writes files into env->dir and sets outputs[id] to
  * {"value": v} (literals, inline complex with "mediaType") or {"file": NAME, "mediaType": T}. */
 typedef int (*nd_kernel_fn)(struct nd_kernel_env *env, const json_t *inputs, json_t *outputs, nd_error *err);
@@ -51,7 +52,7 @@ typedef struct nd_process {
     nd_kernel_fn run;
     /* Checks across inputs against the datasets (a variable exists, a box meets the extent) before a
      * job exists; NULL when the generic checks suffice. */
-    int (*check)(const json_t *inputs, const nd_registry *datasets, nd_error *err);
+    int (*check)(const json_t *inputs, const struct nd_process_limits *lim, nd_error *err);
 } nd_process;
 
 /* What a running kernel can use: its directory, the configuration, progress reports, cancellation. */
@@ -74,6 +75,7 @@ typedef struct nd_process_limits {
     char *const *allowed_hosts;        /* hosts a reference (href) may point at */
     size_t nallowed_hosts;
     size_t max_inline;                 /* inline complex/string limit; the smaller of it and each nd_io's applies */
+    long long max_output_bytes;        /* largest output a process may plan to write (0: none) */
 } nd_process_limits;
 
 /* Checks inputs ({id: value | [values]}, as OGC API - Processes sends them) against p before any work:

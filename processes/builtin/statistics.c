@@ -224,8 +224,8 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
 }
 
 /* The variable must exist and the box must meet the dataset, so a doomed job never starts. */
-static int check(const json_t *in, const nd_registry *datasets, nd_error *err) {
-    const nd_dataset *ds = nd_registry_get(datasets, json_string_value(json_object_get(in, "dataset")));
+static int check(const json_t *in, const nd_process_limits *lim, nd_error *err) {
+    const nd_dataset *ds = nd_registry_get(lim->datasets, json_string_value(json_object_get(in, "dataset")));
     if (!ds) return 0;
     const nd_variable *v = nd_dataset_var(ds, json_string_value(json_object_get(in, "variable")));
     if (!v || v->ndims < 2)

@@ -77,6 +77,7 @@ nd_process_limits nd_processing_limits(const nd_req *rq) {
         .allowed_hosts = c->jobs.allowed_hosts,
         .nallowed_hosts = c->jobs.nallowed_hosts,
         .max_inline = (size_t)c->jobs.max_inline,
+        .max_output_bytes = c->server.max_coverage_bytes,
     };
     return l;
 }

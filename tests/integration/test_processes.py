@@ -85,7 +85,7 @@ def test_process_list_and_description(srv):
     r = requests.get(f"{srv.url}/processes")
     assert r.status_code == 200
     ids = [p["id"] for p in r.json()["processes"]]
-    assert {"echo", "sleep", "statistics"} <= set(ids)
+    assert {"echo", "sleep", "statistics", "subset"} <= set(ids)
     d = requests.get(f"{srv.url}/processes/echo").json()
     assert d["inputs"]["message"]["minOccurs"] == 1
     assert d["inputs"]["repeat"]["schema"] == {"type": "integer", "default": 1, "minimum": 1.0, "maximum": 10.0}
@@ -288,6 +288,58 @@ def test_owslib_wps10_async_statistics(srv, demo_dir):
     st = json.loads(ex.processOutputs[0].data[0])
     a = gdal.Open(os.path.join(demo_dir, "dem/dem_demo.tif")).ReadAsArray().astype(np.float64)
     assert st["count"] == a.size and st["mean"] == pytest.approx(a.mean(), rel=1e-9)
+
+
+def test_owslib_wps10_async_subset_equals_source(srv, demo_dir, tmp_path):
+    wps = WebProcessingService(f"{srv.url}/wps", version="1.0.0")
+    assert "subset" in [p.identifier for p in wps.processes]
+    ex = wps.execute("subset", [("dataset", "dem_demo"), ("bbox", "10.1,46.3,10.2,46.4"), ("format", "geotiff")],
+                     output=[("result", True)])
+    assert ex.statusLocation
+    deadline = time.time() + 60
+    while not ex.isComplete() and time.time() < deadline:
+        ex.checkStatus(sleepSecs=0.2)
+    assert ex.isSucceeded(), ex.errors
+    out = tmp_path / "subset.tif"
+    ex.getOutput(str(out))
+    got = gdal.Open(str(out))
+    src = gdal.Open(os.path.join(demo_dir, "dem/dem_demo.tif"))
+    gt = src.GetGeoTransform()
+    assert got.RasterXSize == 100 and got.RasterYSize == 100
+    assert got.GetGeoTransform() == pytest.approx((10.1, gt[1], 0, 46.4, 0, gt[5]))
+    xoff, yoff = round((10.1 - gt[0]) / gt[1]), round((46.4 - gt[3]) / gt[5])
+    np.testing.assert_array_equal(got.ReadAsArray(), src.ReadAsArray(xoff, yoff, 100, 100))
+
+
+def test_subset_netcdf_time_range_equals_source(srv, demo_dir, tmp_path):
+    from netCDF4 import Dataset
+    r = requests.post(f"{srv.url}/processes/subset/execution",
+                      json={"inputs": {"dataset": "sst", "bbox": [0, 50, 5, 55], "datetime": "2025-01-03/2025-01-05",
+                                       "format": "netcdf"}})
+    assert r.status_code == 200, r.text
+    href = r.json()["result"]["href"]
+    assert r.json()["result"]["type"] == "application/netcdf"
+    path = tmp_path / "s.nc"
+    path.write_bytes(requests.get(href.replace("http://localhost", "http://127.0.0.1")).content)
+    with Dataset(path) as got:
+        var = next(v for v in got.variables.values() if v.ndim == 3)
+        assert var.shape[0] == 3
+        lat, lon = got["lat"][:], got["lon"][:]
+        vals = var[:]
+    with Dataset(os.path.join(demo_dir, "sst/sst_20250103.nc")) as src:
+        slat, slon = src["lat"][:], src["lon"][:]
+        iy = [int(np.argmin(abs(slat - y))) for y in lat]
+        ix = [int(np.argmin(abs(slon - x))) for x in lon]
+        want = src["sst"][0][np.ix_(iy, ix)]
+    assert lat.min() >= 50 - 0.5 and lat.max() <= 55 + 0.5
+    np.testing.assert_allclose(np.ma.filled(vals[0], np.nan), np.ma.filled(want, np.nan), rtol=1e-6)
+    # outside the extent or the time axis: refused before a job exists
+    before = job_dirs(srv)
+    for inputs in ({"dataset": "sst", "bbox": [100, -10, 110, -5]}, {"dataset": "sst", "datetime": "1990-01-01"},
+                   {"dataset": "sst", "variables": ["nope"]}, {"dataset": "sst", "format": "png"}):
+        r = requests.post(f"{srv.url}/processes/subset/execution", json={"inputs": inputs})
+        assert r.status_code == 400, (inputs, r.text)
+    assert job_dirs(srv) == before
 
 
 def test_owslib_wps10_progress_reference_and_lineage(srv, tmp_path):
