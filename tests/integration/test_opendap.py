@@ -237,6 +237,17 @@ def test_ncdump_values_dap2_and_dap4(srv, data):
     assert agg == ", ".join(parts)
 
 
+def test_ncdump_dap4_with_constraint(srv, data):
+    """netCDF-C 4.9's DAP4 client sends the URL's dap4.ce (percent-encoded three times) with .dmr and .dap."""
+    mark = len(srv.read_log())
+    out = ncdump("-v", "sst", dap4(srv, "agg") + "?dap4.ce=/sst[2:3:8][1:1:2][0:7:7]")
+    assert "float sst(time, _Anonymous" in out or "float sst(" in out
+    local = np.concatenate([netCDF4.Dataset(p)["sst"][:] for p in data["agg"]])[2:9:3, 1:3, 0:8:7]
+    got = [float(v) for v in data_section(out, "sst").split(", ")]
+    assert np.allclose(got, local.ravel(), rtol=1e-6, atol=0)  # ncdump prints 7 digits
+    assert all(l.split()[2] == "200" for l in dap_requests(srv, mark, 2))
+
+
 # ---- netCDF4-python: every type, bit for bit ----
 
 def bits(a):
