@@ -61,20 +61,13 @@ const char *nd_sm_skip_reason(int skipped) {
     case ND_SM_SKIP_CLASS: return "excluded class";
     case ND_SM_SKIP_NODATA: return "no valid pixel";
     case ND_SM_SKIP_NDVI: return "NDVI outside [-1, 1]";
+    case ND_SM_SKIP_GEOMETRY: return "invalid geometry";
     default: return "";
     }
 }
 
-size_t nd_sm_parcels(const nd_mlp *m, const int *ids, const float *sigma_db, const float *theta, const float *ndvi,
-                     size_t npix, nd_sm_parcel *parcels, size_t nparcels, const unsigned char *excluded,
-                     size_t min_pixels, nd_sm_condition cond) {
-    /* Sums per parcel index (id - 1): sigma0 linear, theta, NDVI; a bad NDVI marks the parcel. */
-    for (size_t k = 0; k < nparcels; k++) {
-        parcels[k].npix = 0;
-        parcels[k].sigma_db = parcels[k].theta = parcels[k].ndvi = 0;
-        parcels[k].mv = NAN;
-        parcels[k].skipped = 0;
-    }
+void nd_sm_accumulate(nd_sm_parcel *parcels, size_t nparcels, const int *ids, const float *sigma_db,
+                      const float *theta, const float *ndvi, size_t npix) {
     for (size_t i = 0; i < npix; i++) {
         int id = ids[i];
         if (id <= 0 || (size_t)id > nparcels) continue;
@@ -82,10 +75,23 @@ size_t nd_sm_parcels(const nd_mlp *m, const int *ids, const float *sigma_db, con
         if (isnan(sigma_db[i]) || isnan(theta[i]) || isnan(ndvi[i])) continue;
         if (ndvi[i] < -1.0f || ndvi[i] > 1.0f) p->skipped = ND_SM_SKIP_NDVI;
         p->npix++;
-        p->sigma_db += pow(10.0, sigma_db[i] / 10.0);
+        p->sigma_db += pow(10.0, sigma_db[i] / 10.0); /* linear: speckle averages in power, not in dB */
         p->theta += theta[i];
         p->ndvi += ndvi[i];
     }
+}
+
+void nd_sm_reset(nd_sm_parcel *parcels, size_t nparcels) {
+    for (size_t k = 0; k < nparcels; k++) {
+        parcels[k].npix = 0;
+        parcels[k].sigma_db = parcels[k].theta = parcels[k].ndvi = 0;
+        parcels[k].mv = NAN;
+        parcels[k].skipped = 0;
+    }
+}
+
+size_t nd_sm_finish(const nd_mlp *m, nd_sm_parcel *parcels, size_t nparcels, const unsigned char *excluded,
+                    size_t min_pixels, nd_sm_condition cond) {
     size_t done = 0;
     for (size_t k = 0; k < nparcels; k++) {
         nd_sm_parcel *p = &parcels[k];
@@ -106,4 +112,12 @@ size_t nd_sm_parcels(const nd_mlp *m, const int *ids, const float *sigma_db, con
         }
     }
     return done;
+}
+
+size_t nd_sm_parcels(const nd_mlp *m, const int *ids, const float *sigma_db, const float *theta, const float *ndvi,
+                     size_t npix, nd_sm_parcel *parcels, size_t nparcels, const unsigned char *excluded,
+                     size_t min_pixels, nd_sm_condition cond) {
+    nd_sm_reset(parcels, nparcels);
+    nd_sm_accumulate(parcels, nparcels, ids, sigma_db, theta, ndvi, npix);
+    return nd_sm_finish(m, parcels, nparcels, excluded, min_pixels, cond);
 }

@@ -122,7 +122,7 @@ typedef struct nd_sm_parcel {
     int skipped;        /* 0 or one of ND_SM_SKIP_* */
 } nd_sm_parcel;
 
-enum { ND_SM_SKIP_NONE = 0, ND_SM_SKIP_SMALL, ND_SM_SKIP_CLASS, ND_SM_SKIP_NODATA, ND_SM_SKIP_NDVI };
+enum { ND_SM_SKIP_NONE = 0, ND_SM_SKIP_SMALL, ND_SM_SKIP_CLASS, ND_SM_SKIP_NODATA, ND_SM_SKIP_NDVI, ND_SM_SKIP_GEOMETRY };
 const char *nd_sm_skip_reason(int skipped);
 
 /* Averages the pixels of each parcel (NaN pixels ignored) and inverts the averages. parcels[k].id must
@@ -131,6 +131,14 @@ const char *nd_sm_skip_reason(int skipped);
 size_t nd_sm_parcels(const nd_mlp *m, const int *ids, const float *sigma_db, const float *theta, const float *ndvi,
                      size_t npix, nd_sm_parcel *parcels, size_t nparcels, const unsigned char *excluded,
                      size_t min_pixels, nd_sm_condition cond);
+
+/* The same in steps, for rasters read block by block: reset, accumulate each block, finish. A parcel
+ * already marked skipped (set skipped before finishing, e.g. for an invalid geometry) stays skipped. */
+void nd_sm_reset(nd_sm_parcel *parcels, size_t nparcels);
+void nd_sm_accumulate(nd_sm_parcel *parcels, size_t nparcels, const int *ids, const float *sigma_db,
+                      const float *theta, const float *ndvi, size_t npix);
+size_t nd_sm_finish(const nd_mlp *m, nd_sm_parcel *parcels, size_t nparcels, const unsigned char *excluded,
+                    size_t min_pixels, nd_sm_condition cond);
 
 /* ---------------------------------------------------------------- synthetic territory */
 
@@ -148,5 +156,9 @@ typedef struct nd_sm_territory {
 int nd_sm_territory_make(nd_sm_territory *t, size_t width, size_t height, size_t cell, uint64_t seed, double noise_db);
 void nd_sm_territory_free(nd_sm_territory *t);
 extern const char *const nd_sm_crop_names[4];
+
+/* The process (sm_process.c), listed in processes/registry.c. */
+struct nd_process;
+extern const struct nd_process nd_process_soilmoisture;
 
 #endif

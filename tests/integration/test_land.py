@@ -1,0 +1,267 @@
+"""The land processes through OGC API - Processes (async, progress, results) and OWSLib's WPS client:
+soil moisture on a synthetic territory written here with numpy through the published forward model
+(Dubois 1995 + water cloud model), land use on the synthetic scene; bad input gives a clear message."""
+import csv
+import io
+import json
+import math
+import os
+import time
+
+import numpy as np
+import pytest
+import requests
+from osgeo import gdal, ogr, osr
+
+from conftest import Server, server_config
+
+gdal.UseExceptions()
+
+# ---------------------------------------------------------------- the synthetic territory (truth)
+
+W, H, CELL, RES = 300, 200, 25, 10.0
+X0, Y0 = 500000.0, 4800000.0
+LAMBDA, HRMS, A, B = 5.5465, 1.0, 0.0012, 0.091
+
+
+def topp(mv):
+    return 3.03 + 9.3 * mv + 146.0 * mv ** 2 - 76.7 * mv ** 3
+
+
+def forward_db(mv_pct, theta_deg, ndvi):
+    """sigma0 VV (dB): water cloud model with NDVI over Dubois et al. 1995, written independently of the C."""
+    th = np.radians(theta_deg)
+    k = 2 * np.pi / LAMBDA
+    soil = (10 ** -2.35 * np.cos(th) ** 3 / np.sin(th) ** 3 * 10 ** (0.046 * topp(mv_pct / 100.0) * np.tan(th))
+            * (k * HRMS * np.sin(th)) ** 1.1 * LAMBDA ** 0.7)
+    tau2 = np.exp(-2 * B * ndvi / np.cos(th))
+    return 10 * np.log10(A * ndvi * np.cos(th) * (1 - tau2) + tau2 * soil)
+
+
+def utm_to_lonlat():
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(32631)
+    dst.ImportFromEPSG(4326)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return osr.CoordinateTransformation(src, dst)
+
+
+def write_tif(path, arr, epsg=32631, gt=(X0, RES, 0, Y0, 0, -RES)):
+    ds = gdal.GetDriverByName("GTiff").Create(path, arr.shape[1], arr.shape[0], 1, gdal.GDT_Float32)
+    ds.SetGeoTransform(gt)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    ds.SetProjection(srs.ExportToWkt())
+    ds.GetRasterBand(1).WriteArray(arr.astype(np.float32))
+    ds.GetRasterBand(1).SetNoDataValue(-9999)
+    ds = None
+
+
+@pytest.fixture(scope="module")
+def territory(tmp_path_factory):
+    d = tmp_path_factory.mktemp("territory")
+    rng = np.random.default_rng(2026)
+    nx, ny = W // CELL, H // CELL
+    ids = np.zeros((H, W), np.int32)
+    parcels = []
+    ct = utm_to_lonlat()
+    crops = ["wheat", "maize", "grassland"]
+    for py in range(ny):
+        for px in range(nx):
+            k = len(parcels)
+            size = 3 if k == 5 else CELL - 2  # parcel P006 is a 3x3 plot: too small
+            c0, r0 = px * CELL + 1, py * CELL + 1
+            crop = "vineyard" if k in (7, 30) else crops[k % 3]
+            p = {"id": f"P{k + 1:03d}", "crop": crop, "mv": float(rng.uniform(6, 38)),
+                 "ndvi": float(rng.uniform(0.2, 0.8)), "rows": (r0, r0 + size), "cols": (c0, c0 + size)}
+            ids[r0:r0 + size, c0:c0 + size] = k + 1
+            xa, xb = X0 + c0 * RES, X0 + (c0 + size) * RES
+            ya, yb = Y0 - r0 * RES, Y0 - (r0 + size) * RES
+            ring = [ct.TransformPoint(x, y)[:2] for x, y in ((xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya))]
+            if k == 12:  # a bow-tie: invalid, repaired by MakeValid into two triangles
+                ring = [ring[0], ring[2], ring[1], ring[3], ring[0]]
+            p["geometry"] = {"type": "Polygon", "coordinates": [[list(c) for c in ring]]}
+            parcels.append(p)
+    far = [ct.TransformPoint(x, y)[:2] for x, y in ((X0 - 5000, Y0), (X0 - 4000, Y0), (X0 - 4000, Y0 - 1000),
+                                                     (X0 - 5000, Y0 - 1000), (X0 - 5000, Y0))]
+    features = [{"type": "Feature", "properties": {"id": p["id"], "crop": p["crop"]}, "geometry": p["geometry"]}
+                for p in parcels]
+    features.append({"type": "Feature", "properties": {"id": "OUTSIDE", "crop": "wheat"},
+                     "geometry": {"type": "Polygon", "coordinates": [[list(c) for c in far]]}})
+    features.append({"type": "Feature", "properties": {"id": "NOGEOM", "crop": "wheat"}, "geometry": None})
+    mv = np.full((H, W), 15.0)
+    veg = np.full((H, W), 0.15)
+    for k, p in enumerate(parcels):
+        mv[ids == k + 1] = p["mv"]
+        veg[ids == k + 1] = p["ndvi"]
+    theta = np.tile(30 + 15 * np.arange(W) / W, (H, 1))
+    sigma = forward_db(mv, theta, veg) + rng.normal(0, 1.0, (H, W))
+    write_tif(str(d / "sigma0.tif"), sigma)
+    write_tif(str(d / "incidence.tif"), theta)
+    write_tif(str(d / "ndvi_utm.tif"), veg)
+    # NDVI in another CRS (longitude/latitude): the process reprojects it onto the sigma0 grid.
+    gdal.Warp(str(d / "ndvi.tif"), str(d / "ndvi_utm.tif"), dstSRS="EPSG:4326", xRes=0.00004, yRes=0.00004,
+              resampleAlg="near")
+    write_tif(str(d / "ndvi_scaled.tif"), veg * 10000)
+    write_tif(str(d / "ndvi_far.tif"), veg, gt=(X0 + 50000, RES, 0, Y0, 0, -RES))
+    return {"dir": str(d), "parcels": parcels, "ids": ids, "sigma": sigma, "theta": theta,
+            "geojson": {"type": "FeatureCollection", "features": features}}
+
+
+@pytest.fixture(scope="module")
+def srv(demo_dir, territory, tmp_path_factory):
+    work = tmp_path_factory.mktemp("land")
+    d = territory["dir"]
+    extra = "".join(f"  - id: {name}\n    title: {name}\n    source: {d}/{f}\n" for name, f in (
+        ("sm_sigma0", "sigma0.tif"), ("sm_incidence", "incidence.tif"), ("sm_ndvi", "ndvi.tif"),
+        ("sm_ndvi_scaled", "ndvi_scaled.tif"), ("sm_ndvi_far", "ndvi_far.tif")))
+    text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
+    text = text.replace("datasets:\n", "datasets:\n" + extra, 1)
+    text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
+    s = Server(str(work), text)
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"nadir exited with {rc}\n{s.read_log()[-4000:]}"
+
+
+def run_async(s, process, inputs, timeout=240):
+    r = requests.post(f"{s.url}/processes/{process}/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 201, r.text
+    job = r.json()["jobID"]
+    deadline, seen = time.time() + timeout, set()
+    while time.time() < deadline:
+        st = requests.get(f"{s.url}/jobs/{job}").json()
+        seen.add(st.get("progress"))
+        if st["status"] in ("successful", "failed", "dismissed"):
+            return job, st, seen
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} did not finish: {st}")
+
+
+def sm_inputs(territory, **kw):
+    inputs = {"sigma0_vv": "sm_sigma0", "incidence": "sm_incidence", "ndvi": "sm_ndvi",
+              "parcels": {"value": territory["geojson"], "mediaType": "application/geo+json"}, "min_pixels": 20}
+    inputs.update(kw)
+    return inputs
+
+
+@pytest.fixture(scope="module")
+def sm_job(srv, territory):
+    job, st, seen = run_async(srv, "soil-moisture", sm_inputs(territory))
+    assert st["status"] == "successful", st
+    return job, seen
+
+
+def test_soil_moisture_described(srv):
+    d = requests.get(f"{srv.url}/processes/soil-moisture").json()
+    assert d["id"] == "soil-moisture"
+    assert {"sigma0_vv", "incidence", "ndvi", "parcels", "min_pixels", "excluded_classes", "condition",
+            "device"} <= set(d["inputs"])
+    assert set(d["outputs"]) == {"moisture", "parcels", "table", "summary"}
+
+
+def test_soil_moisture_parcels_against_truth(srv, territory, sm_job):
+    job, seen = sm_job
+    assert any(p is not None and 0 < p < 100 for p in seen) or 100 in seen
+    res = requests.get(f"{srv.url}/jobs/{job}/results").json()
+    summary = res["summary"]
+    summary = summary.get("value", summary)
+    rows = list(csv.DictReader(io.StringIO(requests.get(f"{srv.url}/jobs/{job}/results/table").text)))
+    by_id = {r["id"]: r for r in rows}
+    parcels = territory["parcels"]
+    assert len(rows) == len(parcels) + 2
+    errs = []
+    sig = territory["sigma"]
+    for k, p in enumerate(parcels):
+        r = by_id[p["id"]]
+        if p["crop"] == "vineyard":
+            assert r["status"] == "excluded class" and r["moisture_vol_pct"] == ""
+            continue
+        if k == 5:
+            assert r["status"] == "too small" and int(r["pixels"]) == 9
+            continue
+        if k == 12:
+            continue  # the repaired bow-tie: two triangles, checked below
+        assert r["status"] == "ok", r
+        (r0, r1), (c0, c1) = p["rows"], p["cols"]
+        assert int(r["pixels"]) == (r1 - r0) * (c1 - c0)
+        # sigma0 averaged in linear units, exactly over the parcel's pixels
+        lin = 10 * np.log10(np.mean(10 ** (sig[r0:r1, c0:c1].astype(np.float32).astype(np.float64) / 10)))
+        assert float(r["sigma0_vv_db"]) == pytest.approx(lin, abs=1e-4)
+        assert float(r["incidence_deg"]) == pytest.approx(territory["theta"][r0:r1, c0:c1].mean(), abs=1e-3)
+        assert float(r["ndvi"]) == pytest.approx(p["ndvi"], abs=0.02)
+        errs.append(float(r["moisture_vol_pct"]) - p["mv"])
+    rmse = math.sqrt(sum(e * e for e in errs) / len(errs))
+    print(f"soil moisture over {len(errs)} parcels: RMSE {rmse:.3f} vol.%, max |error| {max(map(abs, errs)):.3f}")
+    assert rmse <= 1.5 and max(map(abs, errs)) <= 4.0
+    assert by_id["P013"]["status"] == "ok" and summary["repaired_geometries"] == 1
+    assert by_id["OUTSIDE"]["status"] == "no valid pixel" and by_id["NOGEOM"]["status"] == "invalid geometry"
+    skipped = {s["id"]: s["reason"] for s in summary["skipped"]}
+    assert skipped == {"P006": "too small", "P008": "excluded class", "P031": "excluded class",
+                       "OUTSIDE": "no valid pixel", "NOGEOM": "invalid geometry"}
+    assert summary["inverted"] == len(parcels) + 2 - len(skipped)
+
+
+def test_soil_moisture_map_and_vector(srv, territory, sm_job, tmp_path):
+    job, _ = sm_job
+    tif = tmp_path / "m.tif"
+    tif.write_bytes(requests.get(f"{srv.url}/jobs/{job}/results/moisture").content)
+    ds = gdal.Open(str(tif))
+    assert ds.RasterXSize == W and ds.RasterYSize == H
+    assert ds.GetGeoTransform() == pytest.approx((X0, RES, 0, Y0, 0, -RES))
+    assert "32631" in ds.GetSpatialRef().GetAuthorityCode(None)
+    band = ds.GetRasterBand(1)
+    assert band.GetNoDataValue() == -9999
+    m = band.ReadAsArray()
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(requests.get(f"{srv.url}/jobs/{job}/results/table").text))}
+    ids = territory["ids"]
+    assert (m[ids == 0] == -9999).all()  # lanes outside parcels
+    for k, p in enumerate(territory["parcels"]):
+        vals = m[ids == k + 1]
+        want = rows[p["id"]]["moisture_vol_pct"]
+        if want == "":
+            assert (vals == -9999).all()
+        elif k != 12:
+            assert np.allclose(vals, float(want), atol=1e-4)
+    gj = requests.get(f"{srv.url}/jobs/{job}/results/parcels")
+    assert gj.status_code == 200
+    doc = gj.json()
+    feats = {f["properties"]["id"]: f for f in doc["features"]}
+    p1 = territory["parcels"][0]
+    assert feats["P001"]["properties"]["moisture"] == pytest.approx(float(rows["P001"]["moisture_vol_pct"]), abs=1e-6)
+    lon, lat = feats["P001"]["geometry"]["coordinates"][0][0]
+    want = territory["geojson"]["features"][0]["geometry"]["coordinates"][0]
+    assert min(abs(lon - c[0]) + abs(lat - c[1]) for c in want) < 1e-6
+    assert feats["P008"]["properties"]["moisture"] is None and feats["P008"]["properties"]["status"] == "excluded class"
+    assert p1["id"] == "P001"
+
+
+def test_soil_moisture_bbox_and_condition(srv, territory):
+    ct = utm_to_lonlat()
+    (lon0, lat0), (lon1, lat1) = ct.TransformPoint(X0, Y0 - 100 * RES)[:2], ct.TransformPoint(X0 + 100 * RES, Y0)[:2]
+    job, st, _ = run_async(srv, "soil-moisture", sm_inputs(territory, bbox=[lon0, lat0, lon1, lat1], condition="dry"))
+    assert st["status"] == "successful", st
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(requests.get(f"{srv.url}/jobs/{job}/results/table").text))}
+    ok = [r for r in rows.values() if r["status"] == "ok"]
+    assert 0 < len(ok) <= 16  # only the parcels of the first 100x100 pixels
+    assert all(5 <= float(r["moisture_vol_pct"]) <= 25 for r in ok)
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    ({"ndvi": "sm_ndvi_scaled"}, "outside [-1, 1]"),
+    ({"ndvi": "sm_ndvi_far"}, "does not overlap"),
+    ({"device": "cuda"}, "no CUDA path"),
+    ({"parcels": {"value": "this is not GeoJSON", "mediaType": "application/geo+json"}}, "not a readable GeoJSON"),
+])
+def test_soil_moisture_bad_input_clear_message(srv, territory, kw, fragment):
+    job, st, _ = run_async(srv, "soil-moisture", sm_inputs(territory, **kw))
+    assert st["status"] == "failed"
+    assert fragment in st.get("message", ""), st
+
+
+def test_soil_moisture_unknown_dataset_refused_before_job(srv, territory):
+    r = requests.post(f"{srv.url}/processes/soil-moisture/execution",
+                      json={"inputs": sm_inputs(territory, ndvi="nope")}, headers={"Prefer": "respond-async"})
+    assert r.status_code == 400 and "ndvi" in r.text
