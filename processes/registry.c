@@ -10,7 +10,6 @@
 #include "builtin/builtin.h"
 #include "nadir/process.h"
 #include "pca/pca_process.h"
-#include "pca/pca_process.h"
 #include "soilmoisture/soilmoisture.h"
 
 #define DEFAULT_MAX_INLINE (64u << 10)
@@ -19,7 +18,6 @@ static const nd_process *const registry[] = {
     &nd_process_echo,
     &nd_process_sleep,
     &nd_process_statistics,
-    &nd_process_pca_screening,
     &nd_process_pca_screening,
     &nd_process_subset,
     &nd_process_soilmoisture,
