@@ -20,6 +20,7 @@ typedef struct nd_running {
     bool dismissed;           /* killed on request: the row is gone, the directory removed at exit */
     bool timed_out;
     int last_progress;
+    double last_poll;         /* Slurm: squeue at most once a second */
     struct nd_running *next;
 } nd_running;
 

@@ -504,3 +504,74 @@ def test_kill_server_while_jobs_run_then_restart(demo_dir, tmp_path):
         requests.delete(f"{s2.url}/jobs/{ids[5]}")
     finally:
         assert s2.stop() == 0
+
+
+# ---------------------------------------------------------------- Slurm executor on a real one-node Slurm
+
+@pytest.fixture(scope="module")
+def slurm_srv(demo_dir, tmp_path_factory):
+    import shutil
+    from local_slurm import LocalSlurm
+    missing = [c for c in ("slurmctld", "slurmd", "sbatch", "squeue", "scancel", "munged") if not shutil.which(c)]
+    if missing:
+        pytest.skip(f"Slurm cannot start here: {', '.join(missing)} not installed (apt-get install slurm-wlm munge)")
+    if os.geteuid() != 0:
+        pytest.skip("Slurm cannot start here: the one-node Slurm of these tests needs root")
+    work = tmp_path_factory.mktemp("slurm")
+    cluster = LocalSlurm(str(work / "slurm"))
+    try:
+        cluster.start()
+    except Exception as e:  # noqa: BLE001
+        cluster.stop()
+        pytest.skip(f"Slurm cannot start here: {e}")
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = cluster.conf
+    try:
+        s = Server(str(work), jobs_config(demo_dir, str(work / "var"), executor="slurm", slurm_partition="debug",
+                                          memory_limit="1GiB"), name="slurm")
+        s.jobs_dir = str(work / "var" / "jobs")
+        s.cluster = cluster
+        yield s
+        assert s.stop() == 0
+    finally:
+        if old is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = old
+        cluster.stop()
+
+
+def test_slurm_runs_jobs(slurm_srv):
+    s = slurm_srv
+    job = submit_async(s, "echo", {"message": "on slurm", "case": "upper"}).json()["jobID"]
+    st = wait_job(s, job, timeout=90)
+    assert st["status"] == "successful", st
+    assert requests.get(f"{s.url}/jobs/{job}/results").json() == {"message": "ON SLURM"}
+    d = os.path.join(s.jobs_dir, job)
+    # it went through sbatch: the script, Slurm's output file and the exit status it left
+    assert os.path.exists(os.path.join(d, "job.sh")) and os.path.exists(os.path.join(d, "slurm.out"))
+    assert open(os.path.join(d, "exit_code")).read().strip() == "0"
+    r = requests.post(f"{s.url}/processes/echo/execution", json={"inputs": {"message": "sync"}})
+    assert r.status_code == 200 and r.json() == {"message": "sync"}
+    job = submit_async(s, "statistics", {"dataset": "sst", "variable": "sst", "bbox": [0, 50, 0.01, 50.01]}).json()["jobID"]
+    st = wait_job(s, job, timeout=90)
+    assert st["status"] == "failed" and "no cell" in st["message"]
+
+
+def test_slurm_dismiss_scancels(slurm_srv):
+    s = slurm_srv
+    job = submit_async(s, "sleep", {"seconds": 120}).json()["jobID"]
+    deadline = time.time() + 60
+    while time.time() < deadline and requests.get(f"{s.url}/jobs/{job}").json()["progress"] == 0:
+        time.sleep(0.2)
+    assert 0 < requests.get(f"{s.url}/jobs/{job}").json()["progress"] < 100
+    assert child_pid(job)
+    assert requests.delete(f"{s.url}/jobs/{job}").status_code == 200
+    assert requests.get(f"{s.url}/jobs/{job}").status_code == 404
+    deadline = time.time() + 30
+    while time.time() < deadline and (child_pid(job, timeout=0) or os.path.exists(os.path.join(s.jobs_dir, job))):
+        time.sleep(0.2)
+    assert child_pid(job, timeout=0) is None
+    assert not os.path.exists(os.path.join(s.jobs_dir, job))
+    q = subprocess.run(["squeue", "-h", "-o", "%j %T"], env=s.cluster.env, capture_output=True, text=True)
+    assert f"nadir-{job[:8]} RUNNING" not in q.stdout
