@@ -50,11 +50,11 @@ static size_t compare(const float *ours, const float *ref, const nd_grid *g, con
     size_t n = (size_t)g->width * g->height, valid = 0;
     for (size_t i = 0; i < n; i++) {
         if (isnan(ref[i])) {
-            if (!isnan(ours[i])) ND_FAIL_AT("pixel %zu: %g, gdalwarp has nodata", i, ours[i]);
+            if (!isnan(ours[i])) ND_FAIL_AT("%s pixel %zu: %g, gdalwarp has nodata", g->crs, i, ours[i]);
             continue;
         }
         float want = (float)((double)ref[i] * v->scale + v->offset);
-        if (isnan(ours[i])) ND_FAIL_AT("pixel %zu: nodata, gdalwarp has %g", i, want);
+        if (isnan(ours[i])) ND_FAIL_AT("%s %dx%d pixel %zu: nodata, gdalwarp has %g", g->crs, g->width, g->height, i, want);
         if (rtol == 0 ? ours[i] != want : fabs(ours[i] - want) > rtol * fmax(1e-6, fabs(want)))
             ND_FAIL_AT("pixel %zu (%zu,%zu): %.9g vs gdalwarp %.9g", i, i % g->width, i / g->width, ours[i], want);
         valid++;
@@ -194,6 +194,35 @@ ND_TEST(netcdf_band_for_time_and_depth) {
             for (int i = 0; i < 12; i++) CHECK_NEAR(out[i], 100.0 * t + z, 0);
         }
     CHECK(nd_read_warped(ds, v, 0, 3, &g, ND_RESAMPLE_NEAREST, out, &err) < 0);
+    nd_warp_cache_clear();
+    nd_dataset_free(ds);
+}
+
+/* Web-mercator tiles at several zoom levels, as WMTS/XYZ will ask for them: nearest stays identical. */
+ND_TEST(mercator_tiles_equal_gdalwarp) {
+    const char *d = demo();
+    char src[600];
+    snprintf(src, sizeof src, "%s/s2/s2_demo_10m.tif", d);
+    nd_dataset_conf conf;
+    nd_dataset *ds = open_ds(&conf, "s2", src);
+    const double R = 20037508.342789244;
+    double lon = (ds->wgs84[0] + ds->wgs84[2]) / 2, lat = (ds->wgs84[1] + ds->wgs84[3]) / 2;
+    double mx = lon * R / 180, my = log(tan(M_PI / 4 + lat * M_PI / 360)) * 6378137;
+    for (int z = 12; z <= 16; z++) {
+        double size = 2 * R / (1 << z);
+        double tx = floor((mx + R) / size), ty = floor((R - my) / size);
+        double minx = -R + tx * size, maxy = R - ty * size;
+        nd_grid g = grid("EPSG:3857", 256, 256, minx, maxy - size, minx + size, maxy);
+        const nd_variable *v = &ds->vars[0];
+        float *ours = malloc(256 * 256 * sizeof *ours);
+        nd_error err = {0};
+        CHECK_INT(nd_read_warped(ds, v, 0, 0, &g, ND_RESAMPLE_NEAREST, ours, &err), 0);
+        float *ref = gdalwarp(src, &g, "near", 1, NULL);
+        size_t valid = compare(ours, ref, &g, v, 0);
+        CHECK(valid > 1000);
+        free(ref);
+        free(ours);
+    }
     nd_warp_cache_clear();
     nd_dataset_free(ds);
 }
