@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cpl_http.h>
+
 #include "jobs_internal.h"
 
 #define TICK_MS 100
@@ -45,6 +47,57 @@ static bool valid_id(const char *id) {
         if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     }
     return true;
+}
+
+/* ---------------------------------------------------------------- subscriber callbacks */
+
+typedef struct callback {
+    char *url, *body;
+} callback;
+
+static void *post_callback(void *arg) {
+    callback *c = arg;
+    nd_buf opt = {0};
+    nd_buf_printf(&opt, "POSTFIELDS=%s", c->body);
+    char *opts[] = {opt.data, "HEADERS=Content-Type: application/json", "TIMEOUT=10", "MAX_RETRY=2", NULL};
+    CPLHTTPResult *r = CPLHTTPFetch(c->url, opts);
+    CPLHTTPDestroyResult(r);
+    nd_buf_free(&opt);
+    free(c->url);
+    free(c->body);
+    free(c);
+    return NULL;
+}
+
+/* POSTs the job's status to the subscriber URI for its new state, when the request named one (its
+ * host was checked against the configuration at submission); on a thread of its own, so a slow
+ * receiver never holds up the executor. */
+static void notify(nd_jobs *j, const char *id, nd_job_state st) {
+    nd_job_info info;
+    if (nd_store_get(j, id, &info) != 1) return;
+    json_t *req = info.request ? json_loads(info.request, 0, NULL) : NULL;
+    const char *key = st == ND_JOB_SUCCESSFUL ? "successUri" : st == ND_JOB_FAILED ? "failedUri" : "inProgressUri";
+    const char *url = json_string_value(json_object_get(json_object_get(req, "subscriber"), key));
+    if (url) {
+        json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:i}", "jobID", info.id, "processID", info.process, "status",
+                                 nd_job_state_name(info.state), "message", info.message, "progress", info.progress);
+        callback *c = nd_xcalloc(1, sizeof *c);
+        c->url = nd_xstrdup(url);
+        c->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, post_callback, c) != 0) {
+            free(c->url);
+            free(c->body);
+            free(c);
+        }
+        pthread_attr_destroy(&attr);
+    }
+    json_decref(req);
+    nd_job_info_clear(&info);
 }
 
 /* ---------------------------------------------------------------- finishing */
@@ -104,6 +157,7 @@ static void finish(nd_jobs *j, nd_running *r, int status) {
         snprintf(msg, sizeof msg, "the job's process failed after writing its result");
     }
     nd_store_set_state(j, r->id, st, st == ND_JOB_SUCCESSFUL ? 100 : progress, msg, nd_now());
+    notify(j, r->id, st);
     if (st == ND_JOB_SUCCESSFUL) {
         nd_job_info info;
         if (nd_store_get(j, r->id, &info) == 1) {
@@ -166,6 +220,7 @@ static void launch_queued(nd_jobs *j, double now) {
         int rc = is_slurm(j) ? nd_slurm_launch(j, id, r, msg, sizeof msg) : nd_local_launch(j, id, r, msg, sizeof msg);
         if (rc < 0) {
             nd_store_set_state(j, id, ND_JOB_FAILED, 0, msg, now);
+            notify(j, id, ND_JOB_FAILED);
             free(r);
             pthread_cond_broadcast(&j->changed);
             continue;
@@ -173,6 +228,7 @@ static void launch_queued(nd_jobs *j, double now) {
         r->started = now;
         r->last_progress = 0;
         nd_store_set_started(j, id, r->pid, r->slurm_id, now);
+        notify(j, id, ND_JOB_RUNNING);
         r->next = j->running;
         j->running = r;
         j->nrunning++;

@@ -23,7 +23,7 @@ OWS2 = "http://www.opengis.net/ows/2.0"
 
 
 def jobs_config(demo_dir, data_dir, workers=4, **jobs):
-    keys = {"workers": workers, "timeout_s": 120, "allowed_hosts": "[data.example.org]", "sync_timeout_s": 60}
+    keys = {"workers": workers, "timeout_s": 120, "allowed_hosts": "[data.example.org, 127.0.0.1]", "sync_timeout_s": 60}
     keys.update(jobs)
     section = "\n".join(f"  {k}: {v}" for k, v in keys.items())
     return server_config(demo_dir, data_dir=data_dir) + f"jobs:\n{section}\n"
@@ -198,7 +198,8 @@ def test_unknown_job_is_404(srv):
     ("echo", {"inputs": {"message": "a", "data": {"value": "x" * 100000}}}, 413, "payload-too-large"),
     ("echo", {"inputs": {"message": "a", "data": {"href": "http://169.254.169.254/latest/meta-data"}}}, 403, "forbidden"),
     ("echo", {"inputs": {"message": "a", "data": {"href": "file:///etc/passwd"}}}, 400, "invalid-parameter"),
-    ("echo", {"inputs": {"message": "a"}, "subscriber": {"successUri": "http://127.0.0.1:1/x"}}, 403, "forbidden"),
+    ("echo", {"inputs": {"message": "a"}, "subscriber": {"successUri": "http://10.1.2.3:1/x"}}, 403, "forbidden"),
+    ("echo", {"inputs": {"message": "a"}, "subscriber": {"failedUri": "ftp://127.0.0.1/x"}}, 400, "invalid-parameter"),
     ("sleep", {"inputs": {"seconds": 1e9}}, 400, "invalid-parameter"),
     ("statistics", {"inputs": {"dataset": "nope", "variable": "sst"}}, 400, "invalid-parameter"),
     ("statistics", {"inputs": {"dataset": "sst", "variable": "nope"}}, 400, "invalid-parameter"),
@@ -219,6 +220,42 @@ def test_malformed_bodies(srv):
         r = requests.post(f"{srv.url}/processes/echo/execution", data=data)
         assert r.status_code == 400
     assert job_dirs(srv) == before
+
+
+def test_subscriber_callbacks(srv):
+    import http.server
+    import json
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        sub = {"successUri": f"{base}/ok", "failedUri": f"{base}/failed", "inProgressUri": f"{base}/running"}
+        ok = submit_async(srv, "echo", {"message": "cb"}, subscriber=sub).json()["jobID"]
+        bad = submit_async(srv, "statistics", {"dataset": "sst", "variable": "sst", "bbox": [0, 50, 0.01, 50.01]},
+                           subscriber=sub).json()["jobID"]
+        wait_job(srv, ok)
+        wait_job(srv, bad)
+        deadline = time.time() + 20
+        while time.time() < deadline and len(got) < 4:
+            time.sleep(0.1)
+    finally:
+        httpd.shutdown()
+    by = {(p, b["jobID"]): b for p, b in got}
+    assert by[("/ok", ok)]["status"] == "successful"
+    assert by[("/failed", bad)]["status"] == "failed" and "no cell" in by[("/failed", bad)]["message"]
+    assert ("/running", ok) in by and ("/running", bad) in by
+    assert ("/failed", ok) not in by and ("/ok", bad) not in by
 
 
 # ---------------------------------------------------------------- statistics against direct reads
@@ -470,7 +507,11 @@ def test_killed_child_fails_only_its_job(srv):
     victim = submit_async(srv, "sleep", {"seconds": 60}).json()["jobID"]
     others = [submit_async(srv, "sleep", {"seconds": 1}).json()["jobID"] for _ in range(2)]
     wait_job(srv, victim, until=("running",))
-    os.kill(child_pid(victim), signal.SIGKILL)
+    pid = child_pid(victim)
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+    assert env[b"OPENBLAS_NUM_THREADS"] == b"1" and env[b"OMP_NUM_THREADS"] == b"1"
+    os.kill(pid, signal.SIGKILL)
     st = wait_job(srv, victim)
     assert st["status"] == "failed" and "signal 9" in st["message"]
     for j in others:

@@ -261,3 +261,32 @@ ND_TEST(list_filters_and_pages) {
     CHECK_INT(counts[ND_JOB_SUCCESSFUL], 5);
     nd_jobs_stop(j);
 }
+
+ND_TEST(retention_removes_finished_jobs) {
+    nd_jobs_conf c = {.dir = path_in(nd_test_tmp_dir(), "jobs"), .exe = ND_BINARY_DIR "/nadir", .executor = "local",
+                      .workers = 1, .timeout_s = 60, .threads = 1, .retention_s = 1};
+    nd_jobs *j;
+    char err[512];
+    CHECK_INT(nd_jobs_start(&c, &j, err, sizeof err), 0);
+    char done[ND_JOB_ID_LEN + 1], running[ND_JOB_ID_LEN + 1];
+    submit(j, "echo", "{\"message\":\"old\"}", done);
+    CHECK_INT(nd_jobs_wait(j, done, 20000), 0);
+    submit(j, "sleep", "{\"seconds\":30}", running);
+    wait_state(j, running, ND_JOB_RUNNING);
+    nd_jobs_stop(j);
+    sleep(2);
+    /* The first pass of a new start: the finished job and its files are gone, the running one stays. */
+    CHECK_INT(nd_jobs_start(&c, &j, err, sizeof err), 0);
+    nd_error e = {0};
+    nd_job_info info;
+    for (int i = 0; i < 50 && nd_jobs_get(j, done, &info, &e) == 0; i++) {
+        nd_job_info_clear(&info);
+        usleep(50000);
+    }
+    CHECK_INT(nd_jobs_get(j, done, &info, &e), -ND_E_NO_SUCH_JOB);
+    struct stat sb;
+    CHECK(stat(path_in(c.dir, done), &sb) != 0);
+    CHECK_INT(state_of(j, running, NULL, 0), ND_JOB_RUNNING);
+    CHECK_INT(nd_jobs_dismiss(j, running, &e), 0);
+    nd_jobs_stop(j);
+}
