@@ -669,3 +669,27 @@ def test_sample_landsat(samples, tmp_path):
     ref = str(tmp_path / "ref.tif")
     gdal.Translate(ref, src, projWin=[x0, y1, x1, y0])
     same_raster(got, ref)
+
+
+def test_sample_png_for_8bit(samples, tmp_path):
+    src = os.path.join(STARS, "tif/L7_ETMs.tif")
+    s = gdal.Open(src)
+    gt = s.GetGeoTransform()
+    x0, x1, y1, y0 = gt[0] + 10 * gt[1], gt[0] + 110 * gt[1], gt[3] + 20 * gt[5], gt[3] + 90 * gt[5]
+    r = cov(samples, f"E({x0!r},{x1!r})", f"N({y0!r},{y1!r})", COVERAGEID="landsat7", FORMAT="image/png",
+            RANGESUBSET="3,2,1")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png" and r.content[:4] == b"\x89PNG"
+    got = save(tmp_path, r, "o.png")
+    ds = gdal.Open(got)
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (100, 70, 3)
+    np.testing.assert_array_equal(ds.ReadAsArray(), s.ReadAsArray(10, 20, 100, 70)[[2, 1, 0]])
+
+
+def test_shared_ows_endpoint(wcs):
+    r = requests.get(wcs.url + "/ows", params={"SERVICE": "WCS", "REQUEST": "GetCapabilities"}, timeout=30)
+    if r.status_code == 404 and b"ExceptionReport" not in r.content:
+        pytest.skip("no /ows route in this build")
+    assert r.status_code == 200 and ET.fromstring(r.content).tag == "{%s}Capabilities" % NS["wcs"]
+    r = requests.get(wcs.url + "/ows", params={"SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "GetCoverage",
+                                              "COVERAGEID": "nope"}, timeout=30)
+    assert r.status_code == 404 and exception(r)[0] == "NoSuchCoverage"
