@@ -289,6 +289,10 @@ int nd_divand_run(const nd_divand_grid *g, const nd_divand_obs *obs, const nd_di
     int rc = -1;
     if (nd_dv_build(&p, g, obs, 1.0, &c, err, errlen) < 0) goto done;
     res->nused = p.nused, res->ndropped = p.ndropped, res->nsea = p.nsea;
+    if (p.nused == 0) {
+        snprintf(err, errlen, "no observation inside the sea part of the grid (%zu outside or on land)", p.ndropped);
+        goto done;
+    }
     if (report(o, 5, "assembled")) {
         snprintf(err, errlen, "the analysis was stopped");
         goto done;
