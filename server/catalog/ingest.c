@@ -334,7 +334,56 @@ json_t *nd_cat_collection_from_dataset(const nd_dataset *ds) {
 
 static int file_stat(const char *path, struct stat *st) { return stat(path, st) == 0 && S_ISREG(st->st_mode) ? 0 : -1; }
 
+/* Collections made from datasets no longer configured, and items of files no longer in a dataset, go. */
+static void drop_stale(nd_cat *c, const nd_registry *reg) {
+    sqlite3 *db = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    json_t *gone = json_array();
+    if (sqlite3_prepare_v2(db, "SELECT id FROM collections WHERE origin = 'config'", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            if (!nd_registry_get(reg, id)) json_array_append_new(gone, json_pack("[s,n]", id));
+        }
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(db, "SELECT f.collection, f.path, f.item FROM files f JOIN collections c ON c.id = f.collection "
+                               "WHERE c.origin = 'config'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const nd_dataset *ds = nd_registry_get(reg, (const char *)sqlite3_column_text(st, 0));
+            const char *path = (const char *)sqlite3_column_text(st, 1);
+            bool found = false;
+            for (size_t f = 0; ds && f < ds->nfiles && !found; f++) found = !strcmp(ds->files[f], path);
+            if (ds && !found)
+                json_array_append_new(gone, json_pack("[s,s,s]", (const char *)sqlite3_column_text(st, 0),
+                                                      (const char *)sqlite3_column_text(st, 2), path));
+        }
+        sqlite3_finalize(st);
+    }
+    nd_cat_release(c, db);
+    size_t i;
+    json_t *g;
+    json_array_foreach(gone, i, g) {
+        nd_error e;
+        const char *coll = json_string_value(json_array_get(g, 0));
+        if (json_is_null(json_array_get(g, 1))) {
+            nd_cat_delete_collection(c, coll, &e);
+        } else {
+            nd_cat_delete_item(c, coll, json_string_value(json_array_get(g, 1)), &e);
+            sqlite3 *db2 = nd_cat_acquire(c);
+            if (sqlite3_prepare_v2(db2, "DELETE FROM files WHERE path = ?", -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, json_string_value(json_array_get(g, 2)), -1, SQLITE_TRANSIENT);
+                sqlite3_step(st);
+                sqlite3_finalize(st);
+            }
+            nd_cat_release(c, db2);
+        }
+    }
+    json_decref(gone);
+}
+
 int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t errlen) {
+    drop_stale(c, reg);
     for (size_t d = 0; d < reg->n; d++) {
         const nd_dataset *ds = reg->items[d];
         json_t *coll = nd_cat_collection_from_dataset(ds);

@@ -715,3 +715,41 @@ datasets: []
         assert c["extent"]["temporal"]["interval"][0][0] == "2023-05-01T10:00:00Z"
     finally:
         assert s.stop() == 0
+
+
+def test_configuration_changes_follow(demo_dir, tmp_path):
+    """A restart with another configuration: a dataset gone takes its collection along, a file gone its item,
+    a new file adds one; the catalogue file is kept between the two runs."""
+    import glob
+    import shutil
+    d = tmp_path / "sst"
+    d.mkdir()
+    files = sorted(glob.glob(os.path.join(demo_dir, "sst", "sst_*.nc")))[:4]
+    for f in files[:3]:
+        shutil.copy(f, d)
+    base = f"""server:
+  bind: 127.0.0.1
+  threads: 2
+datasets:
+  - id: few
+    source: {d}/sst_*.nc
+"""
+    s = Server(str(tmp_path), base + f"""  - id: dem
+    source: {demo_dir}/dem/dem_demo.tif
+""", name="first")
+    try:
+        ids = {c["id"] for c in requests.get(s.url + "/stac/collections").json()["collections"]}
+        assert ids == {"few", "dem"}
+        assert requests.get(s.url + "/stac/search", params={"collections": "few"}).json()["numberMatched"] == 3
+    finally:
+        assert s.stop() == 0
+    os.remove(d / os.path.basename(files[0]))
+    shutil.copy(files[3], d)
+    s = Server(str(tmp_path), base, name="second")
+    try:
+        ids = {c["id"] for c in requests.get(s.url + "/stac/collections").json()["collections"]}
+        assert ids == {"few"}
+        got = {f["id"] for f in requests.get(s.url + "/stac/search", params={"collections": "few"}).json()["features"]}
+        assert got == {os.path.basename(f)[:-3] for f in files[1:4]}
+    finally:
+        assert s.stop() == 0
