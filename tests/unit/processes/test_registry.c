@@ -42,11 +42,10 @@ ND_TEST(echo_defaults_and_types) {
     CHECK_INT(check("echo", "{\"message\":\"hi\"}", NULL, &out, &err), 0);
     CHECK_STR(json_string_value(json_object_get(out, "message")), "hi");
     CHECK_INT(json_integer_value(json_object_get(out, "repeat")), 1);
-    CHECK_STR(json_string_value(json_object_get(out, "case")), "as-is");
     CHECK(json_object_get(out, "data") == NULL);
     json_decref(out);
     /* WPS sends every literal as text: "3" is the integer 3. */
-    CHECK_INT(check("echo", "{\"message\":\"hi\",\"repeat\":\"3\",\"case\":\"upper\"}", NULL, &out, &err), 0);
+    CHECK_INT(check("echo", "{\"message\":\"hi\",\"repeat\":\"3\"}", NULL, &out, &err), 0);
     CHECK_INT(json_integer_value(json_object_get(out, "repeat")), 3);
     json_decref(out);
     /* Qualified values. */
@@ -68,7 +67,13 @@ ND_TEST(echo_refusals) {
     CHECK_CONTAINS(err.detail, "[1, 10]");
     CHECK_INT(check("echo", "{\"message\":\"a\",\"repeat\":0}", NULL, &out, &err), ND_E_INVALID_PARAM);
     CHECK_INT(check("echo", "{\"message\":\"a\",\"repeat\":\"2x\"}", NULL, &out, &err), ND_E_INVALID_PARAM);
-    CHECK_INT(check("echo", "{\"message\":\"a\",\"case\":\"title\"}", NULL, &out, &err), ND_E_INVALID_PARAM);
+    /* Allowed values (subset's format). */
+    CHECK_INT(check("subset", "{\"dataset\":\"d\",\"format\":\"png\"}", NULL, &out, &err), ND_E_INVALID_PARAM);
+    CHECK_STR(err.locator, "format");
+    CHECK_INT(check("subset", "{\"dataset\":\"d\",\"format\":\"netcdf\",\"variables\":[\"a\",\"b\"]}", NULL, &out, &err), 0);
+    CHECK_INT(json_array_size(json_object_get(out, "variables")), 2);
+    json_decref(out);
+    out = NULL;
     CHECK_INT(check("echo", "{\"message\":[\"a\",\"b\"]}", NULL, &out, &err), ND_E_INVALID_PARAM);
     CHECK_INT(check("echo", "[1]", NULL, &out, &err), ND_E_INVALID_PARAM);
     CHECK(out == NULL);
