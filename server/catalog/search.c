@@ -21,8 +21,43 @@ static void sort_expr(nd_sql *q, const char *name) {
     else nd_cat_property_sql(q, name);
 }
 
-/* Candidate rows from the R*Tree for a geometry's boxes, then the exact test with GEOS. */
-static void spatial(nd_sql *w, const nd_geom *g) {
+/* Candidate rows from the R*Tree for a geometry's boxes, then the exact test with GEOS. For a rectangle
+ * (the bbox parameter) an item whose box lies inside it matches without GEOS: the R*Tree rounds boxes
+ * outwards, so inside there is inside for real. */
+static void spatial(nd_sql *w, const nd_geom *g, bool rectangle) {
+    nd_buf_puts(&w->text, " AND i.rid IN (");
+    for (int b = 0; b < g->nbox; b++) {
+        const double *x = g->box[b];
+        if (b) nd_buf_puts(&w->text, " UNION ALL ");
+        nd_buf_puts(&w->text, "SELECT item FROM items_box WHERE minx <= ");
+        nd_sql_add_real(w, x[2]);
+        nd_buf_puts(&w->text, " AND maxx >= ");
+        nd_sql_add_real(w, x[0]);
+        nd_buf_puts(&w->text, " AND miny <= ");
+        nd_sql_add_real(w, x[3]);
+        nd_buf_puts(&w->text, " AND maxy >= ");
+        nd_sql_add_real(w, x[1]);
+        nd_buf_puts(&w->text, " AND (");
+        if (rectangle) {
+            nd_buf_puts(&w->text, "(minx >= ");
+            nd_sql_add_real(w, x[0]);
+            nd_buf_puts(&w->text, " AND maxx <= ");
+            nd_sql_add_real(w, x[2]);
+            nd_buf_puts(&w->text, " AND miny >= ");
+            nd_sql_add_real(w, x[1]);
+            nd_buf_puts(&w->text, " AND maxy <= ");
+            nd_sql_add_real(w, x[3]);
+            nd_buf_puts(&w->text, ") OR ");
+        }
+        nd_buf_puts(&w->text, "nd_spatial(1, (SELECT geom FROM items WHERE rid = item), ");
+        nd_sql_add_blob(w, g->wkb, g->wkb_len);
+        nd_buf_puts(&w->text, "))");
+    }
+    nd_buf_puts(&w->text, ")");
+}
+
+/* Only the R*Tree part, for a spatial predicate of the filter that implies that the boxes meet. */
+static void boxes_only(nd_sql *w, const nd_geom *g) {
     nd_buf_puts(&w->text, " AND i.rid IN (");
     for (int b = 0; b < g->nbox; b++) {
         if (b) nd_buf_puts(&w->text, " UNION ALL ");
@@ -35,10 +70,25 @@ static void spatial(nd_sql *w, const nd_geom *g) {
         nd_buf_puts(&w->text, " AND maxy >= ");
         nd_sql_add_real(w, g->box[b][1]);
     }
-    nd_buf_puts(&w->text, ") AND nd_spatial(1, i.geom, ");
-    nd_sql_add_blob(w, g->wkb, g->wkb_len);
     nd_buf_puts(&w->text, ")");
 }
+
+/* A filter that is (or is an AND with) s_intersects/s_within/... of the geometry and a literal can use the
+ * R*Tree: every spatial operator but s_disjoint needs the boxes to meet. */
+static void filter_boxes(nd_sql *w, const nd_cql2 *f) {
+    if (f->kind == ND_Q_AND) {
+        for (size_t i = 0; i < f->nargs; i++) filter_boxes(w, f->args[i]);
+        return;
+    }
+    if (f->kind != ND_Q_SPATIAL || f->op == ND_SP_DISJOINT) return;
+    const nd_cql2 *a = f->args[0], *b = f->args[1];
+    const nd_cql2 *lit = a->kind == ND_Q_GEOM ? a : b->kind == ND_Q_GEOM ? b : NULL;
+    const nd_cql2 *prop = a->kind == ND_Q_PROP ? a : b->kind == ND_Q_PROP ? b : NULL;
+    if (lit && prop && lit->geom.nbox) boxes_only(w, &lit->geom);
+}
+
+/* A bbox is a rectangle in lon/lat unless it is degenerate (a line or a point, kept exact). */
+static bool b_is_rect(const double *b) { return b[0] != b[2] && b[1] != b[3]; }
 
 static void in_list(nd_sql *w, const char *col, const char *const *v, size_t n) {
     nd_buf_printf(&w->text, " AND %s IN (", col);
@@ -140,10 +190,11 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
             rc = nd_fail(e, ND_E_INVALID_PARAM, "bbox", "Invalid bbox: %s", why);
             goto done;
         }
-        spatial(&w, &g);
+        spatial(&w, &g, b_is_rect(s->bbox));
     }
-    if (s->intersects) spatial(&w, s->intersects);
+    if (s->intersects) spatial(&w, s->intersects, false);
     if (s->filter) {
+        filter_boxes(&w, s->filter);
         nd_buf_puts(&w.text, " AND (");
         if ((rc = nd_cql2_to_sql(c, s->filter, s->collections, s->ncollections, &w, e))) goto done;
         nd_buf_puts(&w.text, ")");
