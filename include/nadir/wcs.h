@@ -38,8 +38,19 @@ bool nd_wcs_format(const char *fmt, nd_out_format *out);
 /* The interpolation named (OGC URI or short name); false when not supported. */
 bool nd_wcs_interpolation(const char *name, nd_resampling *out);
 
-/* The dataset behind a coverage id, or NULL. */
-const nd_dataset *nd_wcs_coverage(const nd_req *rq, const char *id);
+/* A coverage: a dataset (range: its variables sharing the first one's grid) and, for datasets with several
+ * variables, also each variable alone as "<dataset>.<variable>". */
+typedef struct nd_wcs_cov {
+    const nd_dataset *ds;
+    const nd_variable *var; /* NULL: the dataset's range */
+    const char *id;         /* in the request arena */
+} nd_wcs_cov;
+
+/* The k-th coverage offered (false past the last), and the coverage of an id (false when none). */
+bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out);
+bool nd_wcs_coverage(nd_req *rq, const char *id, nd_wcs_cov *out);
+/* Sets s->ds and the range components of c into s. */
+void nd_wcs_range(const nd_wcs_cov *c, nd_subset *s);
 
 /* Runs the subset and answers with the file streamed from server.data_dir (deleted at once). */
 int nd_wcs_send_subset(nd_req *rq, nd_resp *rs, nd_subset *s, const char *name);

@@ -84,9 +84,54 @@ int nd_wcs_kvp(nd_req *rq, nd_resp *rs) {
     return 0;
 }
 
-const nd_dataset *nd_wcs_coverage(const nd_req *rq, const char *id) {
-    if (!id || !rq->app->datasets) return NULL;
-    return nd_registry_get(rq->app->datasets, id);
+bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out) {
+    for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
+        const nd_dataset *ds = rq->app->datasets->items[i];
+        size_t n = 1 + (ds->nvars > 1 ? ds->nvars : 0);
+        if (k >= n) {
+            k -= n;
+            continue;
+        }
+        out->ds = ds;
+        out->var = k ? &ds->vars[k - 1] : NULL;
+        out->id = k ? nd_arena_printf(rq->arena, "%s.%s", ds->id, out->var->name) : ds->id;
+        return true;
+    }
+    return false;
+}
+
+bool nd_wcs_coverage(nd_req *rq, const char *id, nd_wcs_cov *out) {
+    if (!id || !rq->app->datasets) return false;
+    const nd_dataset *ds = nd_registry_get(rq->app->datasets, id);
+    if (ds) {
+        *out = (nd_wcs_cov){ds, NULL, ds->id};
+        return true;
+    }
+    /* "<dataset>.<variable>": dataset ids may hold dots too, so try every split. */
+    for (const char *dot = strchr(id, '.'); dot; dot = strchr(dot + 1, '.')) {
+        char *dsid = nd_arena_strndup(rq->arena, id, (size_t)(dot - id));
+        ds = nd_registry_get(rq->app->datasets, dsid);
+        const nd_variable *v = ds && ds->nvars > 1 ? nd_dataset_var(ds, dot + 1) : NULL;
+        if (v) {
+            *out = (nd_wcs_cov){ds, v, nd_arena_strdup(rq->arena, id)};
+            return true;
+        }
+    }
+    return false;
+}
+
+void nd_wcs_range(const nd_wcs_cov *c, nd_subset *s) {
+    s->ds = c->ds;
+    s->nvars = 0;
+    if (c->var) s->vars[s->nvars++] = c->var;
+    else {
+        nd_subset_plan p;
+        nd_error e = {0};
+        nd_subset all = {.ds = c->ds};
+        (void)nd_subset_plan_make(&all, &p, &e); /* only to learn the range */
+        memcpy(s->vars, all.vars, sizeof all.vars);
+        s->nvars = all.nvars;
+    }
 }
 
 /* ---- The file answer ---- */

@@ -58,11 +58,12 @@ int nd_wcs10_capabilities(nd_req *rq, nd_resp *rs) {
     }
     nd_buf_puts(&b, "</Request><Exception><Format>application/vnd.ogc.se_xml</Format></Exception></Capability>\n"
                     "<ContentMetadata>\n");
-    for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
-        const nd_dataset *ds = rq->app->datasets->items[i];
+    nd_wcs_cov cv;
+    for (size_t k = 0; nd_wcs_coverage_at(rq, k, &cv); k++) {
+        const nd_dataset *ds = cv.ds;
         nd_buf_puts(&b, "<CoverageOfferingBrief>");
         if (ds->conf->abstract) text(&b, "description", ds->conf->abstract);
-        text(&b, "name", ds->id);
+        text(&b, "name", cv.id);
         text(&b, "label", ds->conf->title ? ds->conf->title : ds->id);
         lonlat_envelope(&b, ds);
         nd_buf_puts(&b, "</CoverageOfferingBrief>\n");
@@ -75,12 +76,13 @@ static const char *native_crs(nd_req *rq, const nd_dataset *ds) {
     return ds->epsg ? nd_arena_printf(rq->arena, "EPSG:%d", ds->epsg) : "EPSG:4326";
 }
 
-static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
+static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
+    const nd_dataset *ds = cv->ds;
     const char *crs = native_crs(rq, ds);
     const double *gt = ds->geotransform;
     nd_buf_puts(b, "<CoverageOffering>");
     if (ds->conf->abstract) text(b, "description", ds->conf->abstract);
-    text(b, "name", ds->id);
+    text(b, "name", cv->id);
     text(b, "label", ds->conf->title ? ds->conf->title : ds->id);
     lonlat_envelope(b, ds);
     /* WCS 1.0 is GML 3.0 before axis-order rules: every position is x y, for EPSG:4326 too. */
@@ -104,10 +106,8 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
         nd_buf_puts(b, "</temporalDomain>");
     }
     nd_buf_puts(b, "</domainSet><rangeSet><RangeSet><name>fields</name><label>");
-    nd_subset all = {.ds = ds};
-    nd_subset_plan p;
-    nd_error e = {0};
-    (void)nd_subset_plan_make(&all, &p, &e); /* the range: the variables sharing one grid */
+    nd_subset all;
+    nd_wcs_range(cv, &all);
     for (size_t i = 0; i < all.nvars; i++) {
         if (i) nd_buf_puts(b, ", ");
         nd_buf_put_xml(b, all.vars[i]->name);
@@ -143,17 +143,17 @@ int nd_wcs10_describe(nd_req *rq, nd_resp *rs) {
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "coverage", "COVERAGE is too long");
     }
     if (!ids || !*ids) { /* 1.0.0: no COVERAGE describes them all */
-        for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++)
-            describe_one(rq, &b, rq->app->datasets->items[i]);
+        nd_wcs_cov cv;
+        for (size_t k = 0; nd_wcs_coverage_at(rq, k, &cv); k++) describe_one(rq, &b, &cv);
     } else {
         char *list = nd_arena_strdup(rq->arena, ids), *save = NULL;
         for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-            const nd_dataset *ds = nd_wcs_coverage(rq, id);
-            if (!ds) {
+            nd_wcs_cov cv;
+            if (!nd_wcs_coverage(rq, id, &cv)) {
                 nd_buf_free(&b);
                 return nd_fail(&rq->err, ND_E_INVALID_PARAM, "coverage", "No coverage '%.100s'", id);
             }
-            describe_one(rq, &b, ds);
+            describe_one(rq, &b, &cv);
         }
     }
     nd_buf_puts(&b, "</CoverageDescription>\n");
@@ -205,10 +205,12 @@ static const char *crs10(nd_arena *a, const char *crs) {
 int nd_wcs10_getcoverage(nd_req *rq, nd_resp *rs) {
     const char *id = nd_req_query(rq, "COVERAGE");
     if (!id || !*id) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "coverage", "COVERAGE is required");
-    const nd_dataset *ds = nd_wcs_coverage(rq, id);
-    if (!ds) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "coverage", "No coverage '%.100s'", id);
+    nd_wcs_cov cv;
+    if (!nd_wcs_coverage(rq, id, &cv))
+        return nd_fail(&rq->err, ND_E_INVALID_PARAM, "coverage", "No coverage '%.100s'", id);
+    const nd_dataset *ds = cv.ds;
     nd_subset *s = nd_arena_alloc(rq->arena, sizeof *s);
-    s->ds = ds;
+    nd_wcs_range(&cv, s);
     const char *crs = nd_req_query(rq, "CRS"), *rcrs = nd_req_query(rq, "RESPONSE_CRS");
     const char *bbox = nd_req_query(rq, "BBOX"), *t = nd_req_query(rq, "TIME");
     if (!crs) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "crs", "CRS is required");
@@ -266,16 +268,20 @@ int nd_wcs10_getcoverage(nd_req *rq, nd_resp *rs) {
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "interpolation", "Interpolation '%.80s' is not supported", interp);
     const char *band = nd_req_query(rq, "BAND");
     if (band) {
+        /* 1-based indexes into the coverage's range (as DescribeCoverage lists them), or names */
+        nd_subset range = *s;
+        s->nvars = 0;
         char *copy = nd_arena_strdup(rq->arena, band), *save = NULL;
         for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
             char *end;
             long i = strtol(p, &end, 10);
-            const nd_variable *v = (*end || i < 1 || (size_t)i > ds->nvars) ? nd_dataset_var(ds, p) : &ds->vars[i - 1];
+            const nd_variable *v =
+                (*end || i < 1 || (size_t)i > range.nvars) ? nd_dataset_var(ds, p) : range.vars[i - 1];
             if (!v || s->nvars == ND_SUBSET_MAX_VARS)
                 return nd_fail(&rq->err, ND_E_INVALID_PARAM, "band", "No band '%.64s'", p);
             s->vars[s->nvars++] = v;
         }
     }
     /* When the grid asked for is exactly the native one, there is nothing to resample. */
-    return nd_wcs_send_subset(rq, rs, s, ds->id);
+    return nd_wcs_send_subset(rq, rs, s, cv.id);
 }

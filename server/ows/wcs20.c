@@ -109,10 +109,14 @@ int nd_wcs20_capabilities(nd_req *rq, nd_resp *rs) {
     }
     if (ct) {
         nd_buf_puts(&b, "<wcs:Contents>\n");
-        for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
-            const nd_dataset *ds = rq->app->datasets->items[i];
+        nd_wcs_cov cv;
+        for (size_t k = 0; nd_wcs_coverage_at(rq, k, &cv); k++) {
+            const nd_dataset *ds = cv.ds;
             nd_buf_puts(&b, "<wcs:CoverageSummary>");
-            xml_text(&b, "ows:Title", ds->conf->title ? ds->conf->title : ds->id);
+            const char *title = ds->conf->title ? ds->conf->title : ds->id;
+            if (cv.var)
+                title = nd_arena_printf(rq->arena, "%s: %s", title, cv.var->long_name ? cv.var->long_name : cv.var->name);
+            xml_text(&b, "ows:Title", title);
             if (ds->conf->abstract) xml_text(&b, "ows:Abstract", ds->conf->abstract);
             if (ds->conf->nkeywords) {
                 nd_buf_puts(&b, "<ows:Keywords>");
@@ -122,7 +126,7 @@ int nd_wcs20_capabilities(nd_req *rq, nd_resp *rs) {
             nd_buf_printf(&b, "<ows:WGS84BoundingBox><ows:LowerCorner>%.15g %.15g</ows:LowerCorner>"
                               "<ows:UpperCorner>%.15g %.15g</ows:UpperCorner></ows:WGS84BoundingBox>",
                           ds->wgs84[0], ds->wgs84[1], ds->wgs84[2], ds->wgs84[3]);
-            xml_text(&b, "wcs:CoverageId", ds->id);
+            xml_text(&b, "wcs:CoverageId", cv.id);
             nd_buf_puts(&b, "<wcs:CoverageSubtype>RectifiedGridCoverage</wcs:CoverageSubtype></wcs:CoverageSummary>\n");
         }
         nd_buf_puts(&b, "</wcs:Contents>\n");
@@ -141,13 +145,14 @@ static const char *quantity_definition(const nd_variable *v) {
     return v->standard_name ? v->standard_name : v->name;
 }
 
-static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
+static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
+    const nd_dataset *ds = cv->ds;
     const char *srs = srs_name(rq, ds);
     bool latf = lat_first(ds);
     const char *labels = latf ? "Lat Long" : "E N", *uom = latf ? "deg deg" : "m m";
     const char *env = ds->time ? "gml:EnvelopeWithTimePeriod" : "gml:Envelope";
     nd_buf_puts(b, "<wcs:CoverageDescription gml:id=\"");
-    nd_buf_put_xml(b, ds->id);
+    nd_buf_put_xml(b, cv->id);
     nd_buf_printf(b, "\"><gml:boundedBy><%s srsName=\"%s\" axisLabels=\"%s\" uomLabels=\"%s\" srsDimension=\"2\">"
                      "<gml:lowerCorner>", env, srs, labels, uom);
     put_pos(b, ds, ds->bbox[0], ds->bbox[1]);
@@ -162,7 +167,7 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
         nd_buf_puts(b, "</gml:endPosition>");
     }
     nd_buf_printf(b, "</%s></gml:boundedBy>", env);
-    xml_text(b, "wcs:CoverageId", ds->id);
+    xml_text(b, "wcs:CoverageId", cv->id);
     /* Time and vertical axes are irregular: their positions are listed (GeoServer's TimeDomain form, which
      * GDAL's WCS driver reads), and subset with SUBSET=time("...") / SUBSET=<vertical name>(...). */
     if (ds->time || ds->vertical) {
@@ -172,7 +177,7 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
             put_time(b, &ds->time->dates[ds->time->n - 1]);
             nd_buf_puts(b, "\">");
             for (size_t i = 0; i < ds->time->n; i++) {
-                nd_buf_printf(b, "<gml:TimeInstant gml:id=\"%s_t%zu\"><gml:timePosition>", ds->id, i);
+                nd_buf_printf(b, "<gml:TimeInstant gml:id=\"%s_t%zu\"><gml:timePosition>", cv->id, i);
                 put_time(b, &ds->time->dates[i]);
                 nd_buf_puts(b, "</gml:timePosition></gml:TimeInstant>");
             }
@@ -195,7 +200,7 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
                      "<gml:GridEnvelope><gml:low>0 0</gml:low><gml:high>%zu %zu</gml:high></gml:GridEnvelope>"
                      "</gml:limits><gml:axisLabels>i j</gml:axisLabels><gml:origin><gml:Point gml:id=\"%s_origin\" "
                      "srsName=\"%s\"><gml:pos>",
-                  ds->id, ds->width - 1, ds->height - 1, ds->id, srs);
+                  cv->id, ds->width - 1, ds->height - 1, cv->id, srs);
     put_pos(b, ds, gt[0] + 0.5 * gt[1] + 0.5 * gt[2], gt[3] + 0.5 * gt[4] + 0.5 * gt[5]);
     nd_buf_printf(b, "</gml:pos></gml:Point></gml:origin><gml:offsetVector srsName=\"%s\">", srs);
     put_pos(b, ds, gt[1], gt[4]);
@@ -203,10 +208,8 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_dataset *ds) {
     put_pos(b, ds, gt[2], gt[5]);
     nd_buf_puts(b, "</gml:offsetVector></gml:RectifiedGrid></gml:domainSet>");
     nd_buf_puts(b, "<gmlcov:rangeType><swe:DataRecord>");
-    nd_subset all = {.ds = ds};
-    nd_subset_plan p;
-    nd_error e = {0};
-    (void)nd_subset_plan_make(&all, &p, &e); /* only to learn the range: the variables sharing one grid */
+    nd_subset all;
+    nd_wcs_range(cv, &all);
     for (size_t i = 0; i < all.nvars; i++) {
         const nd_variable *v = all.vars[i];
         nd_buf_puts(b, "<swe:field name=\"");
@@ -237,12 +240,12 @@ int nd_wcs20_describe(nd_req *rq, nd_resp *rs) {
     nd_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wcs:CoverageDescriptions " XMLNS
                     " xsi:schemaLocation=\"" NS_WCS " http://schemas.opengis.net/wcs/2.0/wcsDescribeCoverage.xsd\">\n");
     for (char *id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-        const nd_dataset *ds = nd_wcs_coverage(rq, id);
-        if (!ds) {
+        nd_wcs_cov cv;
+        if (!nd_wcs_coverage(rq, id, &cv)) {
             nd_buf_free(&b);
             return nd_fail(&rq->err, ND_E_NO_SUCH_COVERAGE, id, "No coverage '%.100s'", id);
         }
-        describe_one(rq, &b, ds);
+        describe_one(rq, &b, &cv);
     }
     nd_buf_puts(&b, "</wcs:CoverageDescriptions>\n");
     return send_xml(rs, &b);
@@ -251,11 +254,12 @@ int nd_wcs20_describe(nd_req *rq, nd_resp *rs) {
 int nd_wcs20_getcoverage(nd_req *rq, nd_resp *rs) {
     const char *id = nd_req_query(rq, "COVERAGEID");
     if (!id || !*id) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "coverageId", "COVERAGEID is required");
-    const nd_dataset *ds = nd_wcs_coverage(rq, id);
-    if (!ds) return nd_fail(&rq->err, ND_E_NO_SUCH_COVERAGE, "coverageId", "No coverage '%.100s'", id);
+    nd_wcs_cov cv;
+    if (!nd_wcs_coverage(rq, id, &cv))
+        return nd_fail(&rq->err, ND_E_NO_SUCH_COVERAGE, "coverageId", "No coverage '%.100s'", id);
     nd_subset *s = nd_arena_alloc(rq->arena, sizeof *s);
-    s->ds = ds;
+    nd_wcs_range(&cv, s);
     int rc = nd_wcs20_apply(rq, s, &rq->err);
     if (rc < 0) return rc;
-    return nd_wcs_send_subset(rq, rs, s, ds->id);
+    return nd_wcs_send_subset(rq, rs, s, cv.id);
 }

@@ -85,7 +85,8 @@ def test_capabilities(wcs):
     root = ET.fromstring(r.content)
     assert root.tag == "{%s}Capabilities" % NS["wcs"] and root.get("version") == "2.0.1"
     ids = [e.text for e in root.findall(".//wcs:CoverageSummary/wcs:CoverageId", NS)]
-    assert ids == ["sst", "s2_demo", "dem_demo"]
+    # a coverage per dataset (its bands/variables as the range), and per variable where there are several
+    assert ids == ["sst", "s2_demo", "s2_demo.B02", "s2_demo.B03", "s2_demo.B04", "s2_demo.B08", "dem_demo"]
     formats = [e.text for e in root.findall(".//wcs:ServiceMetadata/wcs:formatSupported", NS)]
     assert "image/tiff" in formats and "application/netcdf" in formats
     sst = root.find(".//wcs:CoverageSummary[wcs:CoverageId='sst']", NS)
@@ -407,8 +408,7 @@ def test_wcs10_documents(wcs):
     r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCapabilities")
     root = ET.fromstring(r.content)
     assert root.tag == "{http://www.opengis.net/wcs}WCS_Capabilities" and root.get("version") == "1.0.0"
-    assert [e.text for e in root.findall(".//wcs:CoverageOfferingBrief/wcs:name", NS10)] == ["sst", "s2_demo",
-                                                                                            "dem_demo"]
+    assert [e.text for e in root.findall(".//wcs:CoverageOfferingBrief/wcs:name", NS10)] == ["sst", "s2_demo", "s2_demo.B02", "s2_demo.B03", "s2_demo.B04", "s2_demo.B08", "dem_demo"]
     r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="DescribeCoverage", COVERAGE="sst")
     co = ET.fromstring(r.content).find("wcs:CoverageOffering", NS10)
     grid = co.find(".//gml:RectifiedGrid", NS10)
@@ -571,7 +571,7 @@ def test_gdal_wcs_driver_time_series(wcs, tmp_path):
 def test_owslib_wcs201(wcs, tmp_path):
     from owslib.wcs import WebCoverageService
     w = WebCoverageService(wcs.url + "/wcs", version="2.0.1")
-    assert sorted(w.contents) == ["dem_demo", "s2_demo", "sst"]
+    assert sorted(w.contents) == sorted(["sst", "s2_demo", "s2_demo.B02", "s2_demo.B03", "s2_demo.B04", "s2_demo.B08", "dem_demo"])
     dem = w.contents["dem_demo"]
     # (OWSLib 0.27 looks for a 1.0-style lonLatEnvelope in 2.0.1 summaries, so boundingBoxWGS84 stays None)
     assert "image/tiff" in dem.supportedFormats
@@ -595,7 +595,7 @@ def test_owslib_wcs201(wcs, tmp_path):
 def test_owslib_wcs100(wcs, tmp_path):
     from owslib.wcs import WebCoverageService
     w = WebCoverageService(wcs.url + "/wcs", version="1.0.0")
-    assert sorted(w.contents) == ["dem_demo", "s2_demo", "sst"]
+    assert sorted(w.contents) == sorted(["sst", "s2_demo", "s2_demo.B02", "s2_demo.B03", "s2_demo.B04", "s2_demo.B08", "dem_demo"])
     sst = w.contents["sst"]
     assert sst.boundingBoxWGS84 == (-20.0, 40.0, 30.0, 66.0)
     assert len(sst.timepositions) == 31 and sst.timepositions[0] == "2025-01-01T00:00:00Z"
@@ -693,3 +693,22 @@ def test_shared_ows_endpoint(wcs):
     r = requests.get(wcs.url + "/ows", params={"SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "GetCoverage",
                                               "COVERAGEID": "nope"}, timeout=30)
     assert r.status_code == 404 and exception(r)[0] == "NoSuchCoverage"
+
+
+def test_per_variable_coverage(wcs, tmp_path):
+    d = ET.fromstring(get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage",
+                          COVERAGEID="s2_demo.B03").content).find("wcs:CoverageDescription", NS)
+    assert d.get("{%s}id" % NS["gml"]) == "s2_demo.B03"
+    assert [f.get("name") for f in d.findall(".//swe:field", NS)] == ["B03"]
+    got = save(tmp_path, cov(wcs, "E(381000,382000)", "N(4828000,4829000)", COVERAGEID="s2_demo.B03"))
+    ref = str(tmp_path / "ref.tif")
+    gdal.Translate(ref, os.path.join(wcs.demo, "s2/s2_demo_10m.tif"), projWin=[381000, 4829000, 382000, 4828000],
+                   bandList=[2])
+    same_raster(got, ref)
+    r = get(wcs, SERVICE="WCS", VERSION="1.0.0", REQUEST="GetCoverage", COVERAGE="s2_demo", CRS="EPSG:32631",
+            BBOX="381000,4828000,382000,4829000", WIDTH="100", HEIGHT="100", FORMAT="GeoTIFF", BAND="4,2")
+    got = save(tmp_path, r, "b.tif")
+    gdal.Translate(ref, os.path.join(wcs.demo, "s2/s2_demo_10m.tif"), projWin=[381000, 4829000, 382000, 4828000],
+                   bandList=[4, 2])
+    same_raster(got, ref)
+    assert exception(cov(wcs, COVERAGEID="s2_demo.B99"))[0] == "NoSuchCoverage"
