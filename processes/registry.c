@@ -10,6 +10,7 @@
 #include "builtin/builtin.h"
 #include "nadir/process.h"
 #include "pca/pca_process.h"
+#include "landuse/landuse.h"
 #include "soilmoisture/soilmoisture.h"
 
 #define DEFAULT_MAX_INLINE (64u << 10)
@@ -21,6 +22,7 @@ static const nd_process *const registry[] = {
     &nd_process_pca_screening,
     &nd_process_subset,
     &nd_process_soilmoisture,
+    &nd_process_landuse,
 };
 
 size_t nd_process_count(void) { return sizeof registry / sizeof registry[0]; }

@@ -265,3 +265,173 @@ def test_soil_moisture_unknown_dataset_refused_before_job(srv, territory):
     r = requests.post(f"{srv.url}/processes/soil-moisture/execution",
                       json={"inputs": sm_inputs(territory, ndvi="nope")}, headers={"Prefer": "respond-async"})
     assert r.status_code == 400 and "ndvi" in r.text
+
+
+# ---------------------------------------------------------------- land use: a scene written here
+
+LW = LH = 480
+LCELL, LRES, LX0, LY0 = 40, 1.5, 600000.0, 4800000.0
+CLASSES = ["wheat", "maize", "grassland", "forest", "urban", "water"]
+SPECTRA = {"wheat": (400, 700, 500, 3500), "maize": (600, 800, 900, 2500), "grassland": (450, 750, 600, 3000),
+           "forest": (300, 500, 350, 3200), "urban": (1200, 1300, 1400, 1800), "water": (600, 500, 300, 150)}
+PHENO = {"wheat": (0.35, 0.6, 0.8, 0.75, 0.4, 0.2, 0.2, 0.25), "maize": (0.15, 0.15, 0.2, 0.4, 0.75, 0.85, 0.6, 0.3),
+         "grassland": (0.55, 0.65, 0.7, 0.65, 0.55, 0.5, 0.55, 0.6), "forest": (0.6, 0.75, 0.85, 0.85, 0.85, 0.8, 0.7, 0.6),
+         "urban": (0.1,) * 8, "water": (-0.3,) * 8}
+
+
+def write_multi(path, bands, res, dtype=gdal.GDT_Float32):
+    ds = gdal.GetDriverByName("GTiff").Create(path, bands.shape[2], bands.shape[1], bands.shape[0], dtype)
+    ds.SetGeoTransform((LX0, res, 0, LY0, 0, -res))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32631)
+    ds.SetProjection(srs.ExportToWkt())
+    for i in range(bands.shape[0]):
+        ds.GetRasterBand(i + 1).WriteArray(bands[i])
+    ds = None
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """Square fields of known class rendered with texture and noise, an 8-date NDVI series at 6 m,
+    and sample polygons (in CRS84) for half of the fields; the other half is never seen by the process."""
+    d = tmp_path_factory.mktemp("scene")
+    rng = np.random.default_rng(7)
+    n = LW // LCELL
+    cls = np.array([CLASSES[(i * 5 + i // n) % 6] for i in range(n * n)])
+    field = np.zeros((LH, LW), np.int32)
+    yy, xx = np.mgrid[0:LH, 0:LW]
+    field = (yy // LCELL) * n + xx // LCELL
+    img = np.zeros((4, LH, LW))
+    gain = rng.normal(1, 0.06, (n * n, 4))
+    for k in range(n * n):
+        m = field == k
+        c = cls[k]
+        for b in range(4):
+            v = SPECTRA[c][b] * gain[k, b]
+            if c == "wheat" and b == 3:
+                v = v + 250 * np.sin(2 * np.pi * xx[m] / 6)
+            elif c == "maize":
+                v = v + 150 * np.sin(2 * np.pi * (xx[m] + yy[m]) / 4)
+            elif c == "grassland":
+                v = v + rng.normal(0, 150, m.sum())
+            elif c == "forest":
+                v = v + rng.normal(0, 450 if b == 3 else 120, m.sum())
+            elif c == "urban":
+                v = v + 400 * (2 * rng.random(((LH + 7) // 8, (LW + 7) // 8)) - 1)[yy[m] // 8, xx[m] // 8]
+            img[b][m] = v + rng.normal(0, 60, m.sum())
+    img = np.clip(img, 0, 65535).astype(np.uint16)
+    write_multi(str(d / "vhr.tif"), img, LRES, gdal.GDT_UInt16)
+    coarse = field[::4, ::4]
+    shift = rng.normal(0, 0.05, n * n)
+    series = np.stack([np.array([PHENO[cls[k]][t] for k in range(n * n)])[coarse] + shift[coarse]
+                       + rng.normal(0, 0.03, coarse.shape) for t in range(8)]).astype(np.float32)
+    write_multi(str(d / "series.tif"), series, LRES * 4)
+    write_multi(str(d / "series_scaled.tif"), series * 10000, LRES * 4)
+    ct = utm_to_lonlat()
+    feats = []
+    seen = {}
+    for k in range(n * n):
+        c = cls[k]
+        seen[c] = seen.get(c, 0) + 1
+        if seen[c] % 2:  # every other field of each class is a sample polygon
+            r, q = divmod(k, n)
+            xa, xb = LX0 + (q * LCELL + 2) * LRES, LX0 + ((q + 1) * LCELL - 2) * LRES
+            ya, yb = LY0 - (r * LCELL + 2) * LRES, LY0 - ((r + 1) * LCELL - 2) * LRES
+            ring = [list(ct.TransformPoint(x, y)[:2]) for x, y in ((xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya))]
+            feats.append({"type": "Feature", "properties": {"class": str(c), "field": int(k)},
+                          "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    return {"dir": str(d), "cls": cls, "field": field,
+            "samples": {"type": "FeatureCollection", "features": feats}}
+
+
+@pytest.fixture(scope="module")
+def lsrv(demo_dir, scene, tmp_path_factory):
+    work = tmp_path_factory.mktemp("landuse")
+    d = scene["dir"]
+    extra = "".join(f"  - id: {name}\n    title: {name}\n    source: {d}/{f}\n" for name, f in (
+        ("lu_vhr", "vhr.tif"), ("lu_series", "series.tif"), ("lu_series_scaled", "series_scaled.tif")))
+    text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
+    text = text.replace("datasets:\n", "datasets:\n" + extra, 1)
+    text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
+    s = Server(str(work), text)
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"nadir exited with {rc}\n{s.read_log()[-4000:]}"
+
+
+def lu_inputs(scene, **kw):
+    inputs = {"image": "lu_vhr", "series": "lu_series",
+              "samples": {"value": scene["samples"], "mediaType": "application/geo+json"}, "trees": 60}
+    inputs.update(kw)
+    return inputs
+
+
+@pytest.fixture(scope="module")
+def lu_job(lsrv, scene):
+    job, st, seen = run_async(lsrv, "land-use", lu_inputs(scene))
+    assert st["status"] == "successful", st
+    return job
+
+
+def test_land_use_accuracy_and_metrics(lsrv, lu_job):
+    res = requests.get(f"{lsrv.url}/jobs/{lu_job}/results").json()
+    m = res["metrics"]
+    m = m.get("value", m)
+    print(f"land use: OA {m['overall_accuracy']:.4f} kappa {m['kappa']:.4f} over {m['validation_objects']} "
+          f"held-out objects, {m['objects']} objects, F1 {m['f1']}")
+    assert m["classes"] == sorted(CLASSES)
+    assert m["overall_accuracy"] >= 0.9 and m["kappa"] >= 0.88
+    conf = np.array(m["confusion_matrix"])
+    assert conf.shape == (6, 6) and conf.sum() == m["validation_objects"] > 30
+    assert m["overall_accuracy"] == pytest.approx(np.trace(conf) / conf.sum())
+    for i, c in enumerate(m["classes"]):
+        f1 = 2 * conf[i, i] / (conf[i].sum() + conf[:, i].sum())
+        assert m["f1"][c] == pytest.approx(f1)
+    rows = list(csv.reader(io.StringIO(requests.get(f"{lsrv.url}/jobs/{lu_job}/results/metrics_csv").text)))
+    assert rows[0][1:7] == m["classes"] and rows[0][7] == "f1"
+    assert [[int(v) for v in r[1:7]] for r in rows[1:7]] == conf.tolist()
+    assert rows[7][0] == "overall_accuracy" and float(rows[7][1]) == pytest.approx(m["overall_accuracy"], abs=1e-6)
+
+
+def test_land_use_class_map_on_unseen_fields(lsrv, scene, lu_job, tmp_path):
+    tif = tmp_path / "c.tif"
+    tif.write_bytes(requests.get(f"{lsrv.url}/jobs/{lu_job}/results/classes").content)
+    ds = gdal.Open(str(tif))
+    b = ds.GetRasterBand(1)
+    md = b.GetMetadata()
+    names = ["no data"] + [md[f"CLASS_{i}"] for i in range(1, 7)]
+    assert names[1:] == sorted(CLASSES)
+    assert b.GetColorTable() is not None and b.GetNoDataValue() == 0
+    assert ds.GetGeoTransform() == pytest.approx((LX0, LRES, 0, LY0, 0, -LRES))
+    a = b.ReadAsArray()
+    sampled = {f["properties"]["field"] for f in scene["samples"]["features"]}
+    truth = np.vectorize(lambda k: names.index(scene["cls"][k]))(scene["field"])
+    unseen = ~np.isin(scene["field"], list(sampled))
+    acc = (a[unseen] == truth[unseen]).mean()
+    print(f"land use: pixel accuracy on never-sampled fields {acc:.4f}")
+    assert acc >= 0.9
+    objs = requests.get(f"{lsrv.url}/jobs/{lu_job}/results/objects").json()
+    assert len(objs["features"]) > 100
+    props = [f["properties"] for f in objs["features"]]
+    assert all(p["class"] in CLASSES and 0 < p["confidence"] <= 1 for p in props)
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    ({"series": "lu_series_scaled"}, "outside [-1, 1]"),
+    ({"device": "cuda"}, "no CUDA path"),
+])
+def test_land_use_bad_input(lsrv, scene, kw, fragment):
+    job, st, _ = run_async(lsrv, "land-use", lu_inputs(scene, **kw))
+    assert st["status"] == "failed" and fragment in st.get("message", ""), st
+
+
+def test_land_use_one_class_or_empty_class(lsrv, scene):
+    one = {"type": "FeatureCollection", "features": [f for f in scene["samples"]["features"]
+                                                     if f["properties"]["class"] == "water"]}
+    job, st, _ = run_async(lsrv, "land-use", lu_inputs(scene, samples={"value": one}))
+    assert st["status"] == "failed" and "one class only" in st["message"], st
+    far = json.loads(json.dumps(scene["samples"]))
+    far["features"].append({"type": "Feature", "properties": {"class": "glacier"},
+                            "geometry": {"type": "Polygon", "coordinates": [[[10, 60], [10.1, 60], [10.1, 60.1], [10, 60]]]}})
+    job, st, _ = run_async(lsrv, "land-use", lu_inputs(scene, samples={"value": far}))
+    assert st["status"] == "failed" and "'glacier' has no sample object" in st["message"], st
