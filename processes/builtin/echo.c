@@ -1,26 +1,30 @@
-/* `echo`: returns its inputs, so every input kind and every transmission mode can be tested. Every
- * string input takes any text: the CITE suite (ets-ogcapi-processes10) sends "teststring" to each. */
-#include <stdlib.h>
+/* `echo`: returns its inputs, so every input kind and every transmission mode can be tested, and the
+ * CITE suites' echo checks run against it: a literal, a complex and a bounding box input and output,
+ * all optional; string inputs take any text (ets-ogcapi-processes10 sends "teststring" to each), and
+ * the last literal input is the message (ets-wps20 picks the last one). */
 #include <string.h>
 
 #include "builtin.h"
 
-static const char *const data_formats[] = {"application/json", "text/plain", NULL};
+static const char *const data_formats[] = {"application/json", "text/plain", "text/xml", "application/xml", NULL};
 static const char *const cpu[] = {"cpu", NULL};
 
 static const nd_io inputs[] = {
-    {.id = "message", .title = "Message", .description = "Text returned as the output 'message'.",
-     .type = ND_IO_STRING, .min_occurs = 1, .max_occurs = 1},
     {.id = "repeat", .title = "Repetitions", .description = "How many times the message is repeated.",
      .type = ND_IO_INTEGER, .def = "1", .has_min = true, .min = 1, .has_max = true, .max = 10, .max_occurs = 1},
-    {.id = "data", .title = "Data", .description = "A JSON or text document returned as the output 'data'.",
+    {.id = "message", .title = "Message", .description = "Text returned as the output 'message'.",
+     .type = ND_IO_STRING, .def = "", .max_occurs = 1},
+    {.id = "data", .title = "Data", .description = "A JSON, text or XML document returned as the output 'data'.",
      .type = ND_IO_COMPLEX, .formats = data_formats, .max_bytes = 64 << 10, .max_occurs = 1},
+    {.id = "box", .title = "Bounding box", .description = "A bounding box returned as the output 'box'.",
+     .type = ND_IO_BBOX, .max_occurs = 1},
 };
 
 static const nd_io outputs[] = {
     {.id = "message", .title = "Message", .description = "The message, repeated.", .type = ND_IO_STRING},
     {.id = "data", .title = "Data", .description = "The data input as it came.", .type = ND_IO_COMPLEX,
      .formats = data_formats},
+    {.id = "box", .title = "Bounding box", .description = "The box input as it came.", .type = ND_IO_BBOX},
 };
 
 static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err) {
@@ -34,6 +38,8 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     free(text);
     json_t *data = json_object_get(in, "data");
     if (data) json_object_set(out, "data", data);
+    json_t *box = json_object_get(in, "box");
+    if (box) json_object_set_new(out, "box", json_pack("{s:O}", "value", box));
     if (env->progress) env->progress(env, 100, "done");
     return 0;
 }
@@ -41,7 +47,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
 const nd_process nd_process_echo = {
     .id = "echo",
     .title = "Echo",
-    .description = "Returns the message (repeated) and the data given.",
+    .description = "Returns the message (repeated), the data and the bounding box given.",
     .version = "1.0.0",
     .inputs = inputs,
     .ninputs = sizeof inputs / sizeof inputs[0],

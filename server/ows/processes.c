@@ -125,11 +125,22 @@ static json_t *summary(nd_req *rq, const nd_process *p) {
     return o;
 }
 
+static int parse_count(nd_req *rq, const char *key, long dflt, long min, long max, long *out);
+
 static int list_processes(nd_req *rq, nd_resp *rs) {
+    long limit, offset;
+    if (parse_count(rq, "limit", 100, 1, 10000, &limit) < 0 || parse_count(rq, "offset", 0, 0, 1L << 30, &offset) < 0)
+        return -(int)rq->err.code;
+    size_t n = nd_process_count();
     json_t *arr = json_array();
-    for (size_t i = 0; i < nd_process_count(); i++) json_array_append_new(arr, summary(rq, nd_process_at(i)));
+    for (size_t i = (size_t)offset; i < n && i < (size_t)offset + (size_t)limit; i++)
+        json_array_append_new(arr, summary(rq, nd_process_at(i)));
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, "/processes", "self", "application/json", NULL));
+    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit, offset),
+                                      "self", "application/json", NULL));
+    if ((size_t)(offset + limit) < n)
+        json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit,
+                                                              offset + limit), "next", "application/json", NULL));
     return send(rs, 200, json_pack("{s:o, s:o}", "processes", arr, "links", links));
 }
 

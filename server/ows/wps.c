@@ -83,6 +83,37 @@ void wps_put_literal(nd_buf *b, const json_t *v) {
     }
 }
 
+void wps_put_complex(nd_buf *b, const json_t *v, const char *media_type) {
+    const char *s = json_string_value(v);
+    if (s && media_type && strstr(media_type, "xml") && !strstr(s, "<!")) {
+        /* Parsed again (no DTD, entities or network) so only well-formed XML goes in unescaped. */
+        xmlDocPtr doc = xmlReadMemory(s, (int)strnlen(s, INT32_MAX), "value.xml", NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+        if (root) {
+            xmlBufferPtr buf = xmlBufferCreate();
+            xmlNodeDump(buf, doc, root, 0, 0);
+            nd_buf_puts(b, (const char *)xmlBufferContent(buf));
+            xmlBufferFree(buf);
+            xmlFreeDoc(doc);
+            return;
+        }
+        if (doc) xmlFreeDoc(doc);
+    }
+    wps_put_literal(b, v);
+}
+
+void wps_put_bbox(nd_buf *b, const json_t *v, const char *element) {
+    const json_t *bb = json_object_get(v, "bbox");
+    const char *crs = json_string_value(json_object_get(v, "crs"));
+    nd_buf_printf(b, "<%s crs=\"", element);
+    nd_buf_put_xml(b, crs ? crs : "http://www.opengis.net/def/crs/OGC/1.3/CRS84");
+    nd_buf_printf(b, "\" dimensions=\"2\"><ows:LowerCorner>%.17g %.17g</ows:LowerCorner><ows:UpperCorner>%.17g %.17g"
+                     "</ows:UpperCorner></%s>",
+                  json_number_value(json_array_get(bb, 0)), json_number_value(json_array_get(bb, 1)),
+                  json_number_value(json_array_get(bb, 2)), json_number_value(json_array_get(bb, 3)), element);
+}
+
 int wps_send_xml(nd_resp *rs, int status, nd_buf *b) {
     nd_buf_free(&rs->body);
     rs->body = *b;
@@ -120,6 +151,7 @@ static int add_input(nd_req *rq, wps_exec *x, const char *id, json_t *v) {
 /* A complex value: JSON documents stay JSON, the rest is text. */
 static json_t *complex_value(const char *text, const char *mime) {
     json_t *v = NULL;
+    if (!mime && text[0] == '<') mime = "text/xml";
     if (!mime || strstr(mime, "json")) v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
     if (!v) v = json_string(text);
     return json_pack("{s:o, s:s?}", "value", v, "mediaType", mime);

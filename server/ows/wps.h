@@ -46,6 +46,11 @@ json_t *wps_outputs_json(const wps_exec *x);
 /* Writers. */
 void wps_xml_head(nd_buf *b);
 void wps_put_literal(nd_buf *b, const json_t *v);
+/* A complex value: a well-formed XML document of an XML media type is embedded as XML, the rest as text. */
+void wps_put_complex(nd_buf *b, const json_t *v, const char *media_type);
+/* A bbox value ({"bbox":[4], "crs":...}) as ows corners inside the given element
+ * ("wps:BoundingBoxData" for 1.0.0, "ows:BoundingBox" for 2.0). */
+void wps_put_bbox(nd_buf *b, const json_t *v, const char *element);
 int wps10_capabilities(nd_req *rq, nd_resp *rs);
 int wps10_describe(nd_req *rq, nd_resp *rs);
 int wps10_execute(nd_req *rq, nd_resp *rs, wps_exec *x);

@@ -151,6 +151,9 @@ static void describe_one(nd_buf *b, const nd_process *p) {
             nd_buf_puts(b, "<ComplexOutput>");
             formats(b, io);
             nd_buf_puts(b, "</ComplexOutput>");
+        } else if (io->type == ND_IO_BBOX) {
+            nd_buf_puts(b, "<BoundingBoxOutput><Default><CRS>EPSG:4326</CRS></Default><Supported><CRS>EPSG:4326</CRS>"
+                           "</Supported></BoundingBoxOutput>");
         } else {
             literal(b, io, true);
         }
@@ -193,7 +196,11 @@ static void output_value(nd_req *rq, nd_buf *b, const char *job, const char *id,
         return;
     }
     const json_t *v = json_object_get(o, "value");
-    if (io->type == ND_IO_COMPLEX) {
+    if (io->type == ND_IO_BBOX) {
+        nd_buf_puts(b, "<wps:Data>");
+        wps_put_bbox(b, v, "wps:BoundingBoxData");
+        nd_buf_puts(b, "</wps:Data>");
+    } else if (io->type == ND_IO_COMPLEX) {
         nd_buf_puts(b, "<wps:Data><wps:ComplexData");
         if (mt) {
             nd_buf_puts(b, " mimeType=\"");
@@ -201,7 +208,7 @@ static void output_value(nd_req *rq, nd_buf *b, const char *job, const char *id,
             nd_buf_puts(b, "\"");
         }
         nd_buf_puts(b, ">");
-        wps_put_literal(b, v);
+        wps_put_complex(b, v, mt);
         nd_buf_puts(b, "</wps:ComplexData></wps:Data>");
     } else {
         nd_buf_printf(b, "<wps:Data><wps:LiteralData dataType=\"%s\"", xs_type(io->type));
@@ -234,13 +241,9 @@ static void lineage_inputs(nd_buf *b, const nd_process *p, const json_t *inputs)
             wps_put_literal(b, json_object_get(v, "value"));
             nd_buf_puts(b, "</wps:ComplexData></wps:Data>");
         } else if (io && io->type == ND_IO_BBOX) {
-            const json_t *bb = json_object_get(v, "bbox");
-            nd_buf_puts(b, "<wps:Data><wps:BoundingBoxData crs=\"");
-            nd_buf_put_xml(b, json_string_value(json_object_get(v, "crs")));
-            nd_buf_printf(b, "\" dimensions=\"2\"><ows:LowerCorner>%.17g %.17g</ows:LowerCorner><ows:UpperCorner>%.17g "
-                             "%.17g</ows:UpperCorner></wps:BoundingBoxData></wps:Data>",
-                          json_number_value(json_array_get(bb, 0)), json_number_value(json_array_get(bb, 1)),
-                          json_number_value(json_array_get(bb, 2)), json_number_value(json_array_get(bb, 3)));
+            nd_buf_puts(b, "<wps:Data>");
+            wps_put_bbox(b, v, "wps:BoundingBoxData");
+            nd_buf_puts(b, "</wps:Data>");
         } else {
             nd_buf_puts(b, "<wps:Data><wps:LiteralData>");
             wps_put_literal(b, v);

@@ -255,7 +255,9 @@ static int result(nd_req *rq, nd_resp *rs, const char *id) {
                 nd_buf_puts(&b, "\"");
             }
             nd_buf_puts(&b, ">");
-            wps_put_literal(&b, json_object_get(o, "value"));
+            if (io->type == ND_IO_BBOX) wps_put_bbox(&b, json_object_get(o, "value"), "ows:BoundingBox");
+            else if (io->type == ND_IO_COMPLEX) wps_put_complex(&b, json_object_get(o, "value"), mt);
+            else wps_put_literal(&b, json_object_get(o, "value"));
             nd_buf_puts(&b, "</wps:Data>");
         }
         nd_buf_puts(&b, "</wps:Output>");

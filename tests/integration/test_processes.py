@@ -87,7 +87,7 @@ def test_process_list_and_description(srv):
     ids = [p["id"] for p in r.json()["processes"]]
     assert {"echo", "sleep", "statistics", "subset"} <= set(ids)
     d = requests.get(f"{srv.url}/processes/echo").json()
-    assert d["inputs"]["message"]["minOccurs"] == 1
+    assert d["inputs"]["message"]["minOccurs"] == 0 and d["inputs"]["box"]["schema"]["format"] == "ogc-bbox"
     assert d["inputs"]["repeat"]["schema"] == {"type": "integer", "default": 1, "minimum": 1.0, "maximum": 10.0}
     assert requests.get(f"{srv.url}/processes/subset").json()["inputs"]["format"]["schema"]["enum"] == \
         ["geotiff", "netcdf"]
@@ -191,7 +191,8 @@ def test_unknown_job_is_404(srv):
 
 @pytest.mark.parametrize("process,body,status,fragment", [
     ("nope", {"inputs": {}}, 404, "no-such-process"),
-    ("echo", {"inputs": {}}, 400, "missing-parameter"),
+    ("subset", {"inputs": {}}, 400, "missing-parameter"),
+    ("statistics", {"inputs": {"dataset": "sst"}}, 400, "missing-parameter"),
     ("echo", {"inputs": {"message": 5}}, 400, "invalid-parameter"),
     ("echo", {"inputs": {"message": "a", "repeat": 11}}, 400, "invalid-parameter"),
     ("subset", {"inputs": {"dataset": "sst", "format": "png"}}, 400, "invalid-parameter"),
@@ -414,8 +415,8 @@ def test_wps10_kvp_and_raw(srv):
                                               "Identifier": "nope"})
     assert r.status_code == 404 and 'exceptionCode="NoSuchProcess"' in r.text
     r = requests.get(f"{srv.url}/wps", params={"service": "WPS", "version": "1.0.0", "request": "Execute",
-                                              "Identifier": "echo"})
-    assert r.status_code == 400 and 'exceptionCode="MissingParameterValue"' in r.text and 'locator="message"' in r.text
+                                              "Identifier": "statistics", "DataInputs": "dataset=sst"})
+    assert r.status_code == 400 and 'exceptionCode="MissingParameterValue"' in r.text and 'locator="variable"' in r.text
 
 
 # ---------------------------------------------------------------- WPS 2.0 by XML POST

@@ -57,8 +57,8 @@ ND_TEST(echo_defaults_and_types) {
 ND_TEST(echo_refusals) {
     json_t *out = NULL;
     nd_error err = {0};
-    CHECK_INT(check("echo", "{}", NULL, &out, &err), ND_E_MISSING_PARAM);
-    CHECK_STR(err.locator, "message");
+    CHECK_INT(check("subset", "{}", NULL, &out, &err), ND_E_MISSING_PARAM);
+    CHECK_STR(err.locator, "dataset");
     CHECK(out == NULL);
     CHECK_INT(check("echo", "{\"message\":\"a\",\"bogus\":1}", NULL, &out, &err), ND_E_INVALID_PARAM);
     CHECK_STR(err.locator, "bogus");
