@@ -173,9 +173,10 @@ int nd_render_colormap(const float *values, int width, int height, const nd_colo
     return 0;
 }
 
-static uint8_t stretch(float v, double lo, double hi) {
-    double t = hi > lo ? ((double)v - lo) / (hi - lo) : 0;
-    return (uint8_t)(t <= 0 ? 0 : t >= 1 ? 255 : lround(t * 255));
+/* (v - lo) * k, clamped to 0..255 and rounded; k = 255 / (hi - lo) */
+static inline uint8_t stretch(float v, float lo, float k) {
+    float t = (v - lo) * k;
+    return (uint8_t)(t <= 0 ? 0 : t >= 255 ? 255 : (int)(t + 0.5f));
 }
 
 int nd_render_rgb(const float *const bands[3], int width, int height, const double lo[3], const double hi[3],
@@ -186,15 +187,20 @@ int nd_render_rgb(const float *const bands[3], int width, int height, const doub
     size_t n = (size_t)width * (size_t)height;
     out->pixels = nd_xmalloc(4 * (n ? n : 1));
     uint8_t *p = out->pixels;
+    float l[3], k[3];
+    for (int b = 0; b < 3; b++) {
+        l[b] = (float)lo[b];
+        k[b] = hi[b] > lo[b] ? (float)(255.0 / (hi[b] - lo[b])) : 0;
+    }
     for (size_t i = 0; i < n; i++, p += 4) {
         float r = bands[0][i], g = bands[1][i], b = bands[2][i];
         if (isnan(r) || isnan(g) || isnan(b)) {
             p[0] = nodata.r, p[1] = nodata.g, p[2] = nodata.b, p[3] = nodata.a;
             continue;
         }
-        p[0] = stretch(r, lo[0], hi[0]);
-        p[1] = stretch(g, lo[1], hi[1]);
-        p[2] = stretch(b, lo[2], hi[2]);
+        p[0] = stretch(r, l[0], k[0]);
+        p[1] = stretch(g, l[1], k[1]);
+        p[2] = stretch(b, l[2], k[2]);
         p[3] = 255;
     }
     return 0;

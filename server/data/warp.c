@@ -381,6 +381,11 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
         c->window = nd_xmalloc(ww * wh * sizeof *c->window);
         c->window_cap = ww * wh;
     }
+    /* pass 2: source pixel -> offset in the window, once for all bands */
+    for (size_t p = 0; p < n; p++) {
+        int q = c->index[p];
+        if (q >= 0) c->index[p] = (q / sw - y0) * (int)ww + (q % sw - x0);
+    }
     for (int k = 0; k < nvars; k++) {
         GDALRasterBandH b = GDALGetRasterBand(src, bands[k]);
         if (GDALRasterIO(b, GF_Read, x0, y0, (int)ww, (int)wh, c->window, (int)ww, (int)wh, GDT_Float32, 0, 0) !=
@@ -392,8 +397,7 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
         for (size_t p = 0; p < n; p++) {
             int q = c->index[p];
             if (q < 0) continue;
-            size_t r = (size_t)(q / sw - y0) * ww + (size_t)(q % sw - x0);
-            float v = c->window[r];
+            float v = c->window[q];
             if (!is_nodata(v, nd, has != 0)) out[p] = v;
         }
     }
