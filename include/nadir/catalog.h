@@ -228,7 +228,8 @@ json_t *nd_cat_footprint_raster(const char *src, const char *fallback_wkt);
 json_t *nd_cat_footprint_swath(const char *path);
 /* The collection object of a configured dataset. */
 json_t *nd_cat_collection_from_dataset(const nd_dataset *ds);
-/* Makes every configured dataset a collection and its files items (unchanged files skipped). */
+/* Makes every configured dataset a collection and its files items (unchanged files skipped). Returns -1 when
+ * a collection cannot be stored, else the number of files left out (the first reason in err). */
 int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t errlen);
 
 /* ---- shared inside server/catalog ---- */

@@ -244,6 +244,16 @@ static json_t *item_from_dataset(const char *path, const nd_dataset *ds, size_t 
         geom = nd_cat_footprint_raster(src.data, ds->crs_wkt);
         nd_buf_free(&src);
     }
+    if (geom) { /* an outline that GEOS finds invalid after reprojection falls back to the box */
+        nd_arena *a = nd_arena_new(0);
+        nd_geom g;
+        char why[160];
+        if (nd_geom_from_geojson(a, geom, &g, why, sizeof why)) {
+            json_decref(geom);
+            geom = NULL;
+        }
+        nd_arena_free(a);
+    }
     if (!geom) geom = box_geometry(ds->wgs84);
     char idbuf[256];
     json_t *it = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "type", "Feature", "stac_version", "1.0.0",
@@ -383,6 +393,7 @@ static void drop_stale(nd_cat *c, const nd_registry *reg) {
 }
 
 int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t errlen) {
+    int skipped = 0;
     drop_stale(c, reg);
     for (size_t d = 0; d < reg->n; d++) {
         const nd_dataset *ds = reg->items[d];
@@ -397,16 +408,17 @@ int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t er
             if (nd_cat_file_unchanged(c, ds->files[f], st.st_size, st.st_mtime)) continue;
             nd_ingest_ctx ctx = {.collection = ds->id, .dataset = ds, .file_index = f, .checksum = true};
             json_t *it = nd_cat_item_from_file(ds->files[f], &ctx, &e);
-            if (!it) return snprintf(err, errlen, "catalogue: %s: %s", nd_path_base(ds->files[f]), e.detail), -1;
-            rc = nd_cat_put_items(c, ds->id, &it, 1, ND_PUT_UPSERT, &e);
+            rc = it ? nd_cat_put_items(c, ds->id, &it, 1, ND_PUT_UPSERT, &e) : -1;
             if (rc == 0)
                 nd_cat_file_record(c, ds->files[f], ds->id, json_string_value(json_object_get(it, "id")), st.st_size,
                                    st.st_mtime, NULL);
             json_decref(it);
-            if (rc) return snprintf(err, errlen, "catalogue: %s: %s", nd_path_base(ds->files[f]), e.detail), -1;
+            /* the dataset is served all the same: the file is only missing from the catalogue */
+            if (rc && skipped++ == 0)
+                snprintf(err, errlen, "catalogue: %s of dataset %s: %s", nd_path_base(ds->files[f]), ds->id, e.detail);
         }
     }
-    return 0;
+    return skipped;
 }
 
 /* ---------------------------------------------------------------- nadir ingest */

@@ -282,11 +282,17 @@ void nd_stac_register(nd_app *app) {
             nd_buf_printf(&path, "%s/catalog.db", dir);
         }
         int threads = cfg->server.threads > 0 ? cfg->server.threads : 4;
-        if (nd_cat_open(path.data, threads + 1, &g_cat, err, sizeof err) ||
-            (app->datasets && nd_cat_sync_datasets(g_cat, app->datasets, err, sizeof err))) {
+        if (nd_cat_open(path.data, threads + 1, &g_cat, err, sizeof err)) {
             fprintf(stderr, "nadir: %s\n", err);
             exit(1);
         }
+        int left = app->datasets ? nd_cat_sync_datasets(g_cat, app->datasets, err, sizeof err) : 0;
+        if (left < 0) {
+            fprintf(stderr, "nadir: %s\n", err);
+            exit(1);
+        }
+        /* start-up, not a request: the operator sees why a file is missing from the catalogue */
+        if (left > 0) fprintf(stderr, "nadir: warning: %d file(s) not in the catalogue; first: %s\n", left, err);
         nd_buf_free(&path);
     }
     if (!g_cat) return;

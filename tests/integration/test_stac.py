@@ -753,3 +753,26 @@ datasets:
         assert got == {os.path.basename(f)[:-3] for f in files[1:4]}
     finally:
         assert s.stop() == 0
+
+
+def test_pystac_client_requests(stac):
+    """The parameters exactly as pystac-client's ItemSearch encodes them (GET: '+' sort and field prefixes,
+    microsecond datetimes, limit=100; POST: dict sortby/fields and cql2-json), paged by its rules."""
+    bb = (-10.0, 30.0, 20.0, 60.0)
+    q = box(*bb)
+    lo = parse_iso("2024-02-01T00:00:00Z")
+    want = brute(lambda it: shape(it["geometry"]).intersects(q) and span(it)[1] >= lo)
+    params = {"limit": 100, "bbox": ",".join(map(str, bb)), "datetime": "2024-02-01T00:00:00.000000Z/..",
+              "collections": COLL, "sortby": "+id", "fields": "+id,+properties.gsd,-assets"}
+    feats = pages(stac.url + "/stac/search", params=params)
+    assert [f["id"] for f in feats] == sorted(want)
+    assert all("assets" not in f and set(f["properties"]) == {"gsd"} for f in feats)
+    body = {"limit": 2, "bbox": list(bb), "datetime": "2024-02-01T00:00:00Z/..", "collections": [COLL],
+            "sortby": [{"field": "id", "direction": "desc"}], "fields": {"include": [], "exclude": []},
+            "filter": {"op": ">=", "args": [{"property": "gsd"}, 20]}, "filter-lang": "cql2-json"}
+    feats = pages(stac.url + "/stac/search", body=body)
+    want2 = {i for i in want if next(it for it in ITEMS if it["id"] == i)["properties"]["gsd"] >= 20}
+    assert [f["id"] for f in feats] == sorted(want2, reverse=True)
+    # matched(): numberMatched of the first page
+    r = requests.post(stac.url + "/stac/search", json={**body, "limit": 1}).json()
+    assert r["numberMatched"] == len(want2) and r["context"]["matched"] == len(want2)
