@@ -76,9 +76,10 @@ typedef struct nd_dap_codec {
     bool char_as_string;   /* DAP2: char arrays are String arrays over all but the last dimension */
 } nd_dap_codec;
 
-/* Hands d (schema and items) and head (sent first) to a stream on rs; codec_state is freed with the stream. */
-void nd_dap_stream(nd_dap_req *d, nd_buf *head, const nd_dap_codec *codec, void *codec_state, uint64_t size,
-                   nd_resp *rs);
+/* Hands d (schema and items) and head (sent first) to a stream on rs; codec_state is freed with the stream.
+ * gzip-encoded on the fly when the request accepts it (then the size is unknown). */
+void nd_dap_stream(nd_req *rq, nd_dap_req *d, nd_buf *head, const nd_dap_codec *codec, void *codec_state,
+                   uint64_t size, nd_resp *rs);
 
 /* Every OPeNDAP response carries these. */
 void nd_dap_headers(nd_req *rq, nd_resp *rs, nd_dap_version ver, const char *description);

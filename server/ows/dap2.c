@@ -320,8 +320,8 @@ int nd_dap2_dods(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     rs->content_type = "application/octet-stream";
     rs->cache_seconds = 0;
     nd_dap_headers(rq, rs, ND_DAP2, "dods-data");
-    /* Streamed, so not gzipped by the HTTP core: XDR floats compress poorly and the stream stays O(slab). */
-    nd_dap_stream(&d, &head, &xdr_codec, NULL, size, rs);
+    /* Streamed (gzipped on the fly by the stream when the client accepts it), so memory stays O(slab). */
+    nd_dap_stream(rq, &d, &head, &xdr_codec, NULL, size, rs);
     return 0;
 }
 

@@ -278,7 +278,7 @@ int nd_dap4_dap(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     rs->content_type = "application/vnd.opendap.dap4.data";
     rs->cache_seconds = 0;
     nd_dap_headers(rq, rs, ND_DAP4, "dap4-data");
-    nd_dap_stream(&d, &head, &dap4_codec, st, UINT64_MAX, rs);
+    nd_dap_stream(rq, &d, &head, &dap4_codec, st, UINT64_MAX, rs);
     return 0;
 }
 

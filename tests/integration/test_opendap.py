@@ -363,7 +363,8 @@ def test_gdal_netcdf_driver_on_the_url(srv, demo_dir):
 # ---- raw protocol decoding ----
 
 def test_dods_xdr_decoded_by_hand(srv, data):
-    r = requests.get(url(srv, "types") + ".dods?us[1:2:3][0:1],b,f[2][4]")
+    r = requests.get(url(srv, "types") + ".dods?us[1:2:3][0:1],b,f[2][4]", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in r.headers
     head, body = r.content.split(b"\nData:\n", 1)
     assert b"UInt16 us[lat = 2][lon = 2];" in head and b"Byte b[lat = 4][lon = 5];" in head
     local = netCDF4.Dataset(data["types"])
@@ -381,6 +382,19 @@ def test_dods_xdr_decoded_by_hand(srv, data):
     assert struct.unpack(">II", body[o:o + 8]) == (1, 1)
     assert body[o + 8:o + 12] == np.asarray([local["f"][2, 4]], ">f4").tobytes()
     assert len(body) == o + 12
+
+
+def test_gzip_streamed_when_accepted(srv):
+    u = url(srv, "agg") + ".dods?sst[0:1:8][0:1:5][0:1:7],time"
+    plain = requests.get(u, headers={"Accept-Encoding": "identity"})
+    gz = requests.get(u, headers={"Accept-Encoding": "gzip"}, stream=True)
+    assert gz.headers["Content-Encoding"] == "gzip" and "Content-Length" not in gz.headers
+    raw = gz.raw.read(decode_content=False)
+    assert zlib.decompress(raw, 31) == plain.content
+    assert len(raw) < len(plain.content)
+    assert "Content-Encoding" not in requests.get(u, headers={"Accept-Encoding": "gzip;q=0"}).headers
+    d4 = requests.get(url(srv, "agg") + ".dap", headers={"Accept-Encoding": "gzip"})
+    assert d4.headers["Content-Encoding"] == "gzip" and parse_dap4(d4.content)[1]
 
 
 def parse_dap4(raw):
@@ -500,7 +514,7 @@ def test_one_gib_streamed_in_bounded_memory(lean_srv):
     requests.get(url(srv, "big") + ".dods?field[0:1:1][0:1:511][0:1:511]").raise_for_status()  # warm up
     base = rss_kib(pid, "VmRSS")
     peak = base
-    r = requests.get(url(srv, "big") + ".dods?field", stream=True)
+    r = requests.get(url(srv, "big") + ".dods?field", stream=True, headers={"Accept-Encoding": "identity"})
     assert r.status_code == 200
     total = int(r.headers["Content-Length"])
     assert total > 1024**3
