@@ -57,6 +57,20 @@ typedef struct nd_processing_conf {
     size_t nallowed_hosts;
 } nd_processing_conf;
 
+/* A named map style (renderers/): the layers ("dataset/variable") offering it and how values become colours. */
+typedef struct nd_style_conf {
+    char *name;               /* [A-Za-z0-9_.-]+ */
+    char *title;
+    char **layers;            /* layers offering the style; required */
+    size_t nlayers;
+    bool is_default;          /* `default: true`: the style the layers get when none is asked for */
+    char *palette;            /* a colour map name (renderers/colormap.c), default viridis */
+    char *range;              /* "min,max"; NULL: from the data's statistics */
+    bool log;                 /* logarithmic scale */
+    int bands;                /* number of colour bands, 2..250, default 250 */
+    char *above, *below;      /* "#RRGGBB", "transparent" or "extend" (default) */
+} nd_style_conf;
+
 typedef struct nd_config {
     char *path;               /* the file loaded */
     char *dir;                /* its directory: relative paths in it are relative to this */
@@ -65,6 +79,8 @@ typedef struct nd_config {
     size_t ndatasets;
     nd_catalog_conf catalog;
     nd_processing_conf jobs;
+    nd_style_conf *styles;
+    size_t nstyles;
 } nd_config;
 
 /* On error returns negative and writes "FILE:LINE:COL: what was expected" into err. */

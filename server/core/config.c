@@ -64,6 +64,17 @@
  *     transactions        bool         false                    STAC transactions (create/update/delete)
  *     api_key             string       none                     required when transactions are on
  *
+ *   styles: (a list of; map styles for WMS/WMTS)
+ *     name                string       required                 [A-Za-z0-9_.-]{1,64}
+ *     title               string       the name
+ *     layers              string list  required                 "dataset/variable" layers offering it
+ *     default             bool         false                    the layers' default style
+ *     palette             string       "viridis"                a colour map of renderers/colormap.c
+ *     range               "min,max"    data statistics          min < max
+ *     log                 bool         false                    logarithmic scale (range above 0)
+ *     bands               int          250                      2..250 colour bands
+ *     above, below        colour       "extend"                 "#RRGGBB", "transparent" or "extend"
+ *
  * ${VAR}, ${VAR:-default} and $$ are substituted in every scalar value.
  */
 
@@ -518,6 +529,41 @@ static const field jobs_fields[] = {
 #undef J
 static const schema jobs_schema = {"jobs", jobs_fields, LEN(jobs_fields), sizeof(nd_processing_conf), NULL, NULL};
 
+static int fix_range(loader *L, const ynode *n, const char *key, char **val) {
+    char *end;
+    double a = strtod(*val, &end);
+    if (*end == ',') {
+        const char *q = end + 1;
+        double b = strtod(q, &end);
+        if (end != q && !*end && a < b) return 0;
+    }
+    return fail(L, n ? n->line : 1, n ? n->col : 1, "'%s' must be \"min,max\" with min < max", key);
+}
+
+static int fix_color(loader *L, const ynode *n, const char *key, char **val) {
+    const char *v = *val;
+    if (!strcmp(v, "extend") || !strcmp(v, "transparent")) return 0;
+    size_t len = strlen(v);
+    if (v[0] == '#' && (len == 7 || len == 9) && strspn(v + 1, "0123456789abcdefABCDEF") == len - 1) return 0;
+    return fail(L, n ? n->line : 1, n ? n->col : 1, "'%s' must be #RRGGBB, transparent or extend", key);
+}
+
+#define Y(f) offsetof(nd_style_conf, f)
+static const field style_fields[] = {
+    {"name", T_STRING, Y(name), 0, NULL, 1, MAX_ID_LEN, true, fix_id, NULL},
+    {"title", T_STRING, Y(title), 0, NULL, 0, 0, false, NULL, NULL},
+    {"layers", T_STRLIST, Y(layers), Y(nlayers), NULL, 0, 0, true, NULL, NULL},
+    {"default", T_BOOL, Y(is_default), 0, "false", 0, 0, false, NULL, NULL},
+    {"palette", T_STRING, Y(palette), 0, "viridis", 1, 64, false, fix_id, NULL},
+    {"range", T_STRING, Y(range), 0, NULL, 3, 128, false, fix_range, NULL},
+    {"log", T_BOOL, Y(log), 0, "false", 0, 0, false, NULL, NULL},
+    {"bands", T_INT, Y(bands), 0, "250", 2, 250, false, NULL, NULL},
+    {"above", T_STRING, Y(above), 0, "extend", 1, 16, false, fix_color, NULL},
+    {"below", T_STRING, Y(below), 0, "extend", 1, 16, false, fix_color, NULL},
+};
+#undef Y
+static const schema style_schema = {"style", style_fields, LEN(style_fields), sizeof(nd_style_conf), NULL, NULL};
+
 /* Later services add their section here: one line and a struct in config.h. */
 static const field top_fields[] = {
     {"server", T_SECTION, offsetof(nd_config, server), 0, NULL, 0, 0, false, NULL, &server_schema},
@@ -525,6 +571,8 @@ static const field top_fields[] = {
      false, NULL, &dataset_schema},
     {"catalog", T_SECTION, offsetof(nd_config, catalog), 0, NULL, 0, 0, false, NULL, &catalog_schema},
     {"jobs", T_SECTION, offsetof(nd_config, jobs), 0, NULL, 0, 0, false, NULL, &jobs_schema},
+    {"styles", T_SECTION_LIST, offsetof(nd_config, styles), offsetof(nd_config, nstyles), NULL, 0, 0, false, NULL,
+     &style_schema},
 };
 static const schema top_schema = {"the configuration", top_fields, LEN(top_fields), sizeof(nd_config), NULL,
                                   NULL};

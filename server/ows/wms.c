@@ -116,6 +116,40 @@ static void build_layers(const nd_registry *reg) {
     nd_warp_cache_clear(); /* the start-up thread serves no requests */
 }
 
+/* Configured styles: each names the layers offering it. */
+static void attach_styles(const nd_config *cfg) {
+    for (size_t i = 0; cfg && i < cfg->nstyles; i++) {
+        const nd_style_conf *sc = &cfg->styles[i];
+        for (size_t k = 0; k < sc->nlayers; k++)
+            for (size_t j = 0; j < state.n; j++) {
+                wms_layer *l = &state.layers[j];
+                if (strcmp(l->name, sc->layers[k]) != 0 || l->kind != WMS_SCALAR || l->nstyles == 8) continue;
+                l->styles[l->nstyles++] = sc;
+                if (sc->is_default && !l->default_style) l->default_style = sc;
+            }
+    }
+}
+
+/* A configured style's colour map; its range defaults to the layer's. */
+static void apply_style_conf(const wms_layer *l, const nd_style_conf *sc, nd_colormap *cm) {
+    const nd_palette *p = nd_palette_find(sc->palette);
+    if (p) cm->palette = p;
+    double a, b;
+    if (sc->range && sscanf(sc->range, "%lf,%lf", &a, &b) == 2 && a < b) {
+        cm->min = a;
+        cm->max = b;
+    } else {
+        cm->min = l->min;
+        cm->max = l->max;
+    }
+    cm->log = sc->log && cm->min > 0;
+    cm->nbands = sc->bands >= 2 && sc->bands <= 250 ? sc->bands : 250;
+    cm->above_extend = !sc->above || strcmp(sc->above, "extend") == 0;
+    cm->below_extend = !sc->below || strcmp(sc->below, "extend") == 0;
+    if (!cm->above_extend) nd_color_parse(sc->above, &cm->above);
+    if (!cm->below_extend) nd_color_parse(sc->below, &cm->below);
+}
+
 /* ---- Per-thread scratch buffers: a 256x256 tile's floats come from here, not from malloc/mmap ---- */
 
 typedef struct {
@@ -235,7 +269,13 @@ int wms_parse_style(nd_req *rq, const wms_layer *l, const char *name, wms_style 
     nd_colormap_init(&st->cm, l->min, l->max);
     st->cm.palette = l->palette;
     const char *pal = NULL;
-    if (*name && strcasecmp(name, "default") != 0) {
+    const nd_style_conf *conf = NULL;
+    for (size_t i = 0; i < l->nstyles && *name; i++)
+        if (strcmp(l->styles[i]->name, name) == 0) conf = l->styles[i];
+    if (!conf && (!*name || strcasecmp(name, "default") == 0)) conf = l->default_style;
+    if (conf) {
+        apply_style_conf(l, conf, &st->cm);
+    } else if (*name && strcasecmp(name, "default") != 0) {
         const char *slash = strchr(name, '/');
         if (slash && (strncasecmp(name, "default-scalar/", 15) == 0 || strncasecmp(name, "boxfill/", 8) == 0))
             pal = slash + 1;
@@ -467,6 +507,7 @@ static const nd_service wms_entry = {
 
 void nd_wms_register(nd_app *app) {
     build_layers(app->datasets);
+    attach_styles(app->config);
     nd_router_add(app->router, &(nd_route){"GET", "/wms", nd_wms_handle, "wms", "Web Map Service (WMS 1.1.1 and 1.3.0)",
                                            wms_render_error});
     nd_app_add_service(app, &wms_entry);

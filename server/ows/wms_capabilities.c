@@ -219,7 +219,11 @@ static void layer(cap_ctx *c, nd_req *rq, const wms_layer *l) {
     if (l->kind == WMS_RGB) {
         style(c, rq, l, "rgb", "True colour");
     } else {
-        style(c, rq, l, "default", l->palette->title);
+        for (size_t i = 0; i < l->nstyles; i++)
+            style(c, rq, l, l->styles[i]->name, l->styles[i]->title ? l->styles[i]->title : l->styles[i]->name);
+        style(c, rq, l, "default", l->default_style ? (l->default_style->title ? l->default_style->title
+                                                                                : l->default_style->name)
+                                                    : l->palette->title);
         for (size_t i = 0; i < nd_palette_count(); i++) {
             const nd_palette *p = nd_palette_at(i);
             style(c, rq, l, p->name, p->title);

@@ -26,6 +26,9 @@ typedef struct wms_layer {
     double min, max;            /* default colour range (from the data) */
     double lo[3], hi[3];        /* composites: per-band stretch */
     const nd_palette *palette;  /* default colour map */
+    const nd_style_conf *styles[8]; /* configured styles offered by the layer */
+    size_t nstyles;
+    const nd_style_conf *default_style; /* the configured one marked default, or NULL */
 } wms_layer;
 
 typedef struct wms_state {

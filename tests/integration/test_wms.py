@@ -43,12 +43,29 @@ def long_series(tmp_path_factory):
     return path
 
 
+STYLES = """styles:
+  - name: dem-classes
+    title: DEM in two classes
+    layers: [dem_demo/elevation]
+    palette: greyscale
+    range: "1000,2000"
+    bands: 2
+    above: "#ff0000"
+    below: "#0000ff"
+  - name: sst-warm
+    layers: [sst/sst]
+    default: true
+    palette: rainbow
+    range: "0,20"
+"""
+
+
 @pytest.fixture(scope="module")
 def wms(demo_dir, long_series, tmp_path_factory):
     text = server_config(demo_dir) + f"""  - id: long
     title: Long series
     source: {long_series}
-"""
+""" + STYLES
     s = Server(str(tmp_path_factory.mktemp("wms")), text)
     yield s
     rc = s.stop()
@@ -480,3 +497,39 @@ def test_gdal_wms_driver_png_via_capabilities(wms):
     assert gt[0] == pytest.approx(-20) and gt[3] == pytest.approx(66)
     arr = ds.GetRasterBand(1).ReadAsArray(0, 0, 64, 64, 64, 64)
     assert arr.shape == (64, 64)
+
+
+# ---- Styles from the configuration ----
+
+def test_configured_styles(wms):
+    w = WebMapService(wms.url + "/wms", version="1.3.0")
+    assert w["dem_demo/elevation"].styles["dem-classes"]["title"] == "DEM in two classes"
+    assert "sst-warm" in w["sst/sst"].styles
+    vals = tiff(dem_map(wms, "image/tiff").content)[0]
+    img = decode(dem_map(wms, STYLES="dem-classes").content)
+    want = np.zeros(vals.shape + (3,), np.uint8)
+    want[vals < 1000] = (0, 0, 255)
+    want[(vals >= 1500) & (vals <= 2000)] = (255, 255, 255)
+    want[vals > 2000] = (255, 0, 0)
+    np.testing.assert_array_equal(img[..., :3], want)
+    # sst-warm is the layer's default: rainbow over 0..20, so a 10 degC pixel is green-ish (the middle anchor)
+    q = dict(LAYERS="sst/sst", CRS="CRS:84", BBOX="-20,40,30,66", WIDTH=100, HEIGHT=52)
+    sst = tiff(getmap(wms, FORMAT="image/tiff", **q).content)[0]
+    a = decode(getmap(wms, **q).content)
+    b = decode(getmap(wms, STYLES="sst-warm", **q).content)
+    np.testing.assert_array_equal(a, b)
+    j, i = np.argwhere(np.abs(sst - 10) < 0.05)[0]
+    assert tuple(a[j, i][:3]) == pytest.approx((0, 255, 0), abs=8)
+
+
+def test_bad_style_configuration_is_refused(tmp_path, demo_dir):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(server_config(demo_dir) + """styles:
+  - name: broken
+    layers: [sst/sst]
+    range: "5,1"
+""")
+    from conftest import NADIR
+    r = subprocess.run([NADIR, "check-config", str(cfg)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "range" in (r.stderr + r.stdout) and "min < max" in (r.stderr + r.stdout)
