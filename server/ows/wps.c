@@ -452,7 +452,7 @@ static int wps_post(nd_req *rq, nd_resp *rs) {
         nd_buf b = {0};
         for (xmlNodePtr v = av ? av->children : NULL; v; v = v->next)
             if (v->type == XML_ELEMENT_NODE) nd_buf_printf(&b, "%s%s", b.len ? "," : "", wps_text(rq, v));
-        if (b.len) nd_kvlist_add(rq->arena, &rq->query_params, "AcceptVersions", b.data);
+        if (b.len) nd_kvlist_add(rq->arena, &rq->query_params, "AcceptVersions", nd_arena_strdup(rq->arena, b.data));
         nd_buf_free(&b);
     }
     const char *id = wps_text(rq, wps_child(root, "JobID"));
@@ -462,7 +462,7 @@ static int wps_post(nd_req *rq, nd_resp *rs) {
         for (xmlNodePtr c = root->children; c; c = c->next)
             if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "Identifier"))
                 nd_buf_printf(&b, "%s%s", b.len ? "," : "", wps_text(rq, c));
-        if (b.len) nd_kvlist_add(rq->arena, &rq->query_params, "Identifier", b.data);
+        if (b.len) nd_kvlist_add(rq->arena, &rq->query_params, "Identifier", nd_arena_strdup(rq->arena, b.data));
         nd_buf_free(&b);
     }
     wps_post_doc = doc;

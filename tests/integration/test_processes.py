@@ -486,6 +486,14 @@ def test_wps_xml_refused(srv):
     assert job_dirs(srv) == before
 
 
+def test_conformance_script(srv):
+    """The local reproduction of ets-ogcapi-processes10 and ets-wps20 passes against this server."""
+    script = os.path.join(os.path.dirname(__file__), "../../conformance/processes/ets_processes.py")
+    r = subprocess.run(["/usr/bin/python3", script, "--url", srv.url], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "0 failed" in r.stdout
+
+
 # ---------------------------------------------------------------- reliability
 
 def test_200_concurrent_submissions_all_complete(srv):
