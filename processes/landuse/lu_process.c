@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lu_io.h"
@@ -64,7 +65,34 @@ static const nd_io outputs[] = {
      .type = ND_IO_COMPLEX, .formats = json_fmt},
     {.id = "metrics_csv", .title = "Accuracy (CSV)", .description = "The confusion matrix with F1 per class, OA and kappa.",
      .type = ND_IO_COMPLEX, .formats = csv_fmt},
+    {.id = "features", .title = "Object features (CSV)", .description = "Per object: label, split (train, validation or none), prediction and every feature.",
+     .type = ND_IO_COMPLEX, .formats = csv_fmt},
 };
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* features.csv: what the forest saw, so other classifiers can be compared on the same features. */
+static int write_features(const char *dir, const nd_lu_features *f, const int *obj_class, const int *obj_poly,
+                          const unsigned char *is_val, const int *pred, char **names, nd_error *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/features.csv", dir);
+    FILE *o = fopen(path, "w");
+    if (!o) return nd_fail(err, ND_E_INTERNAL, "", "features.csv could not be created");
+    fputs("object,label,split,predicted", o);
+    for (int j = 0; j < f->nfeat; j++) fprintf(o, ",%s", f->names[j]);
+    fputc('\n', o);
+    for (int k = 0; k < f->nobj; k++) {
+        const char *split = obj_class[k] < 0 ? "none" : is_val[obj_poly[k]] ? "validation" : "train";
+        fprintf(o, "%d,%s,%s,%s", k, obj_class[k] >= 0 ? names[obj_class[k]] : "", split, names[pred[k]]);
+        for (int j = 0; j < f->nfeat; j++) fprintf(o, ",%.9g", f->x[(size_t)k * f->nfeat + j]);
+        fputc('\n', o);
+    }
+    return fclose(o) == 0 ? 0 : nd_fail(err, ND_E_INTERNAL, "", "features.csv could not be written");
+}
 
 static long long I(const json_t *in, const char *k) { return json_integer_value(json_object_get(in, k)); }
 
@@ -194,17 +222,23 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
         rc = stopped(env, 55, "training the forest", err);
     }
     nd_lu_forest forest = {0};
+    double t_train = 0, t_pred = 0;
     if (rc == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         int mtry = (int)I(in, "features_per_split");
         nd_lu_forest_opts fo = {.trees = (int)I(in, "trees"), .max_depth = (int)I(in, "max_depth"),
                                 .mtry = mtry > 0 ? (mtry < f.nfeat ? mtry : f.nfeat) : (int)floor(sqrt((double)f.nfeat)),
                                 .threads = cpus > 0 ? (int)cpus : 1, .seed = (uint64_t)I(in, "seed")};
-        if (nd_lu_forest_train(xtr, ytr, ntr, f.nfeat, smp.nclasses, &fo, &forest) < 0)
+        double t0 = now_s();
+        int trc = nd_lu_forest_train(xtr, ytr, ntr, f.nfeat, smp.nclasses, &fo, &forest);
+        t_train = now_s() - t0;
+        if (trc < 0)
             rc = nd_fail(err, ND_E_INTERNAL, "", "the forest could not be trained");
         else {
             pred = malloc((size_t)nseg * sizeof *pred), conf = malloc((size_t)nseg * sizeof *conf);
+            t0 = now_s();
             nd_lu_forest_predict_many(&forest, f.x, (size_t)nseg, fo.threads, pred, conf);
+            t_pred = now_s() - t0;
             rc = stopped(env, 80, "writing outputs", err);
         }
     }
@@ -215,16 +249,19 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
         nd_lu_metrics_compute(yva, pva, nva, smp.nclasses, &m);
         rc = nd_lu_write_classes(env->dir, &g, labels, pred, conf, nseg, smp.names, smp.nclasses, err);
         if (rc == 0) rc = nd_lu_write_metrics_csv(env->dir, &m, smp.names, err);
+        if (rc == 0) rc = write_features(env->dir, &f, obj_class, obj_poly, is_val, pred, smp.names, err);
         if (rc == 0) {
             json_t *doc = nd_lu_metrics_json(&m, smp.names);
             json_object_set_new(doc, "training_objects", json_integer((json_int_t)ntr));
             json_object_set_new(doc, "objects", json_integer(nseg));
             json_object_set_new(doc, "features", json_integer(f.nfeat));
             json_object_set_new(doc, "skipped_samples", json_integer((json_int_t)smp.skipped));
+            json_object_set_new(doc, "seconds", json_pack("{s:f, s:f}", "train", t_train, "predict", t_pred));
             json_object_set_new(out, "metrics", json_pack("{s:o, s:s}", "value", doc, "mediaType", "application/json"));
             json_object_set_new(out, "classes", json_pack("{s:s, s:s}", "file", "classes.tif", "mediaType", "image/tiff; application=geotiff"));
             json_object_set_new(out, "objects", json_pack("{s:s, s:s}", "file", "objects.geojson", "mediaType", "application/geo+json"));
             json_object_set_new(out, "metrics_csv", json_pack("{s:s, s:s}", "file", "metrics.csv", "mediaType", "text/csv"));
+            json_object_set_new(out, "features", json_pack("{s:s, s:s}", "file", "features.csv", "mediaType", "text/csv"));
         }
         nd_lu_metrics_free(&m);
     }

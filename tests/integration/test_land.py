@@ -435,3 +435,20 @@ def test_land_use_one_class_or_empty_class(lsrv, scene):
                             "geometry": {"type": "Polygon", "coordinates": [[[10, 60], [10.1, 60], [10.1, 60.1], [10, 60]]]}})
     job, st, _ = run_async(lsrv, "land-use", lu_inputs(scene, samples={"value": far}))
     assert st["status"] == "failed" and "'glacier' has no sample object" in st["message"], st
+
+
+def test_land_use_features_match_metrics(lsrv, lu_job):
+    """features.csv holds what the forest saw: its validation rows rebuild the confusion matrix."""
+    m = requests.get(f"{lsrv.url}/jobs/{lu_job}/results").json()["metrics"]
+    m = m.get("value", m)
+    rows = list(csv.DictReader(io.StringIO(requests.get(f"{lsrv.url}/jobs/{lu_job}/results/features").text)))
+    assert len(rows) == m["objects"]
+    assert {"ndvi_mean", "nir_gradient", "compactness", "ndvi_t1", "ndvi_t8", "ndvi_amplitude",
+            "ndvi_date_of_max"} <= set(rows[0])
+    idx = {c: i for i, c in enumerate(m["classes"])}
+    conf = np.zeros((6, 6), int)
+    for r in rows:
+        if r["split"] == "validation":
+            conf[idx[r["label"]], idx[r["predicted"]]] += 1
+    assert conf.tolist() == m["confusion_matrix"]
+    assert sum(r["split"] == "train" for r in rows) == m["training_objects"]

@@ -191,3 +191,46 @@ ND_TEST(lu_split_keeps_both_sides) {
     CHECK_INT(va[2], 0); /* one polygon only: it trains */
     CHECK_INT(v[6], 0);
 }
+
+#include <gdal.h>
+#include <ogr_api.h>
+
+#include "nadir/land.h"
+
+ND_TEST(lu_demo_files) {
+    GDALAllRegister();
+    char err[256], path[1024];
+    CHECK(nd_landuse_demo_write(nd_test_tmp_dir(), err, sizeof err) == 0);
+    snprintf(path, sizeof path, "%s/landuse/lu_vhr.tif", nd_test_tmp_dir());
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    CHECK(ds != NULL);
+    CHECK_INT(GDALGetRasterCount(ds), 4);
+    CHECK_INT(GDALGetRasterXSize(ds), 480);
+    CHECK(GDALGetRasterDataType(GDALGetRasterBand(ds, 1)) == GDT_UInt16);
+    GDALClose(ds);
+    snprintf(path, sizeof path, "%s/landuse/lu_ndvi_series.tif", nd_test_tmp_dir());
+    ds = GDALOpen(path, GA_ReadOnly);
+    CHECK(ds != NULL);
+    CHECK_INT(GDALGetRasterCount(ds), 8);
+    CHECK_INT(GDALGetRasterXSize(ds), 120);
+    GDALClose(ds);
+    snprintf(path, sizeof path, "%s/landuse/lu_samples.geojson", nd_test_tmp_dir());
+    GDALDatasetH vs = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    CHECK(vs != NULL);
+    OGRLayerH l = GDALDatasetGetLayer(vs, 0);
+    long long nf = OGR_L_GetFeatureCount(l, TRUE);
+    CHECK(nf >= 30);
+    int seen[LU_NCLASSES] = {0};
+    OGRFeatureH f;
+    while ((f = OGR_L_GetNextFeature(l))) {
+        const char *c = OGR_F_GetFieldAsString(f, 0);
+        int k = -1;
+        for (int i = 0; i < LU_NCLASSES; i++)
+            if (!strcmp(c, nd_lu_class_names[i])) k = i;
+        CHECK(k >= 0);
+        seen[k]++;
+        OGR_F_Destroy(f);
+    }
+    for (int i = 0; i < LU_NCLASSES; i++) CHECK(seen[i] > 0);
+    GDALClose(vs);
+}

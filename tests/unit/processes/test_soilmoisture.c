@@ -250,3 +250,36 @@ ND_TEST(sm_territory_inverted) {
     free(p), free(excl);
     nd_sm_territory_free(&t);
 }
+
+#include <gdal.h>
+#include <ogr_api.h>
+
+#include "nadir/land.h"
+
+ND_TEST(sm_demo_files) {
+    GDALAllRegister();
+    char err[256], path[1024];
+    CHECK(nd_soilmoisture_demo_write(nd_test_tmp_dir(), err, sizeof err) == 0);
+    snprintf(path, sizeof path, "%s/soilmoisture/sm_sigma0_vv.tif", nd_test_tmp_dir());
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    CHECK(ds != NULL);
+    CHECK_INT(GDALGetRasterXSize(ds), 600);
+    CHECK_INT(GDALGetRasterYSize(ds), 400);
+    double gt[6];
+    GDALGetGeoTransform(ds, gt);
+    CHECK_NEAR(gt[0], 360000, 1e-9);
+    CHECK_NEAR(gt[1], 10, 1e-12);
+    /* The first parcel's pixel (1,1) is the territory's: same seed, same values. */
+    nd_sm_territory t;
+    CHECK(nd_sm_territory_make(&t, 600, 400, 20, 2026, 1.0) == 0);
+    float v;
+    CHECK(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 5, 7, 1, 1, &v, 1, 1, GDT_Float32, 0, 0) == CE_None);
+    CHECK(v == t.sigma_db[7 * 600 + 5]);
+    GDALClose(ds);
+    snprintf(path, sizeof path, "%s/soilmoisture/sm_parcels.geojson", nd_test_tmp_dir());
+    GDALDatasetH vs = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    CHECK(vs != NULL);
+    CHECK_INT(OGR_L_GetFeatureCount(GDALDatasetGetLayer(vs, 0), TRUE), (long long)t.nparcels);
+    GDALClose(vs);
+    nd_sm_territory_free(&t);
+}
