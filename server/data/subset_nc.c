@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_conv.h>
 #include <gdal.h>
 #include <netcdf.h>
 #include <ogr_srs_api.h>
@@ -19,10 +20,21 @@ static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define BLOCK_BYTES (8u << 20)
 
+/* The horizontal grid written: the native window (values through nd_read_hyperslab), or a grid GDAL
+ * resampled or reprojected into a temporary GeoTIFF (values read from it band by band). */
+typedef struct {
+    const char *x_name, *y_name, *x_dim, *y_dim, *crs_wkt;
+    int w, h;
+    double gt[6];
+    GDALDatasetH warped; /* NULL: native */
+    int band;            /* next band of warped */
+} ogrid;
+
 typedef struct {
     int ncid;
     int src;          /* first source file (NetCDF datasets) for attributes, else -1 */
     nd_error *err;
+    ogrid g;
 } wctx;
 
 static int nc_fail(wctx *c, int status) {
@@ -36,9 +48,8 @@ static int nc_fail(wctx *c, int status) {
         if (_st != NC_NOERR) return nc_fail(c, _st);                                                              \
     } while (0)
 
-static nc_type nc_type_of(const nd_variable *v) {
-    if (v->nc_type) return v->nc_type;
-    switch ((GDALDataType)v->gdal_type) {
+static nc_type nc_type_of_gdal(int gdal_type) {
+    switch ((GDALDataType)gdal_type) {
     case GDT_Byte: return NC_UBYTE;
     case GDT_UInt16: return NC_USHORT;
     case GDT_Int16: return NC_SHORT;
@@ -48,6 +59,8 @@ static nc_type nc_type_of(const nd_variable *v) {
     default: return NC_DOUBLE;
     }
 }
+
+static nc_type nc_type_of(const nd_variable *v) { return v->nc_type ? v->nc_type : nc_type_of_gdal(v->gdal_type); }
 
 static int put_text(wctx *c, int var, const char *name, const char *text) {
     NCW(c, nc_put_att_text(c->ncid, var, name, strlen(text), text));
@@ -77,11 +90,11 @@ static int copy_atts(wctx *c, const char *name, int dst, const char *const *skip
 
 /* The CF grid mapping: WKT always (crs_wkt, and spatial_ref that GDAL reads), CF parameters for the
  * mappings clients most often meet. */
-static int grid_mapping(wctx *c, const nd_dataset *ds, int *gm) {
+static int grid_mapping(wctx *c, int *gm) {
     NCW(c, nc_def_var(c->ncid, "crs", NC_INT, 0, NULL, gm));
     OGRSpatialReferenceH h = OSRNewSpatialReference(NULL);
     int rc = 0;
-    if (OSRSetFromUserInput(h, ds->crs_wkt) == OGRERR_NONE) {
+    if (OSRSetFromUserInput(h, c->g.crs_wkt) == OGRERR_NONE) {
         if (OSRIsGeographic(h)) {
             rc = put_text(c, *gm, "grid_mapping_name", "latitude_longitude");
         } else {
@@ -105,8 +118,8 @@ static int grid_mapping(wctx *c, const nd_dataset *ds, int *gm) {
             rc = nc_fail(c, 0);
     }
     OSRDestroySpatialReference(h);
-    if (rc == 0) rc = put_text(c, *gm, "crs_wkt", ds->crs_wkt);
-    if (rc == 0) rc = put_text(c, *gm, "spatial_ref", ds->crs_wkt);
+    if (rc == 0) rc = put_text(c, *gm, "crs_wkt", c->g.crs_wkt);
+    if (rc == 0) rc = put_text(c, *gm, "spatial_ref", c->g.crs_wkt);
     return rc;
 }
 
@@ -125,7 +138,7 @@ static int define_axes(wctx *c, nd_subset *s, const nd_subset_plan *p, axes *a) 
     bool geo = false;
     {
         OGRSpatialReferenceH h = OSRNewSpatialReference(NULL);
-        geo = OSRSetFromUserInput(h, ds->crs_wkt) == OGRERR_NONE && OSRIsGeographic(h);
+        geo = OSRSetFromUserInput(h, c->g.crs_wkt) == OGRERR_NONE && OSRIsGeographic(h);
         OSRDestroySpatialReference(h);
     }
     if (want_t) {
@@ -146,12 +159,15 @@ static int define_axes(wctx *c, nd_subset *s, const nd_subset_plan *p, axes *a) 
             put_text(c, a->vz, "axis", "Z") < 0)
             return -1;
     }
-    NCW(c, nc_def_dim(c->ncid, ds->y_dim, (size_t)p->ysize, &a->y));
-    NCW(c, nc_def_dim(c->ncid, ds->x_dim, (size_t)p->xsize, &a->x));
-    NCW(c, nc_def_var(c->ncid, ds->y_name, NC_DOUBLE, 1, &a->y, &a->vy));
-    NCW(c, nc_def_var(c->ncid, ds->x_name, NC_DOUBLE, 1, &a->x, &a->vx));
-    static const char *const skip_coord[] = {"bounds", NULL};
-    if (copy_atts(c, ds->y_name, a->vy, skip_coord) < 0 || copy_atts(c, ds->x_name, a->vx, skip_coord) < 0) return -1;
+    const ogrid *g = &c->g;
+    NCW(c, nc_def_dim(c->ncid, g->y_dim, (size_t)g->h, &a->y));
+    NCW(c, nc_def_dim(c->ncid, g->x_dim, (size_t)g->w, &a->x));
+    NCW(c, nc_def_var(c->ncid, g->y_name, NC_DOUBLE, 1, &a->y, &a->vy));
+    NCW(c, nc_def_var(c->ncid, g->x_name, NC_DOUBLE, 1, &a->x, &a->vx));
+    static const char *const skip_coord[] = {"bounds", "valid_min", "valid_max", "actual_range", NULL};
+    if (!g->warped &&
+        (copy_atts(c, ds->y_name, a->vy, skip_coord) < 0 || copy_atts(c, ds->x_name, a->vx, skip_coord) < 0))
+        return -1;
     if (put_text(c, a->vy, "standard_name", geo ? "latitude" : "projection_y_coordinate") < 0 ||
         put_text(c, a->vx, "standard_name", geo ? "longitude" : "projection_x_coordinate") < 0 ||
         put_text(c, a->vy, "units", geo ? "degrees_north" : "m") < 0 ||
@@ -169,16 +185,22 @@ static int define_var(wctx *c, nd_subset *s, const nd_subset_plan *p, const axes
     if (v->has_vertical && a->z >= 0) dims[n++] = a->z;
     dims[n++] = a->y;
     dims[n++] = a->x;
-    nc_type t = nc_type_of(v);
+    nc_type t = c->g.warped ? nc_type_of_gdal(p->gdal_type) : nc_type_of(v);
     NCW(c, nc_def_var(c->ncid, v->name, t, n, dims, id));
     size_t chunk[4];
     for (int i = 0; i < n - 2; i++) chunk[i] = 1;
-    chunk[n - 2] = (size_t)(p->ysize < 256 ? p->ysize : 256);
-    chunk[n - 1] = (size_t)(p->xsize < 256 ? p->xsize : 256);
+    chunk[n - 2] = (size_t)(c->g.h < 256 ? c->g.h : 256);
+    chunk[n - 1] = (size_t)(c->g.w < 256 ? c->g.w : 256);
     NCW(c, nc_def_var_chunking(c->ncid, *id, NC_CHUNKED, chunk));
     NCW(c, nc_def_var_deflate(c->ncid, *id, 1, 1, 4));
     static const char *const skip[] = {"grid_mapping", "coordinates", "chunksizes", "_ChunkSizes", NULL};
-    if (s->ds->kind == ND_DS_NETCDF) {
+    /* Resampled values may be of another type than stored: fill values are written in the new one. */
+    static const char *const skip_typed[] = {"grid_mapping", "coordinates", "chunksizes", "_ChunkSizes", "_FillValue",
+                                             "missing_value", "valid_min", "valid_max", "valid_range", NULL};
+    if (c->g.warped && s->ds->kind == ND_DS_NETCDF) {
+        if (copy_atts(c, v->name, *id, skip_typed) < 0) return -1;
+        if (v->has_fill) NCW(c, nc_put_att_double(c->ncid, *id, "_FillValue", t, 1, &v->fill));
+    } else if (s->ds->kind == ND_DS_NETCDF) {
         if (copy_atts(c, v->name, *id, skip) < 0) return -1;
     } else {
         if (v->has_fill) {
@@ -204,22 +226,63 @@ static int write_coords(wctx *c, nd_subset *s, const nd_subset_plan *p, const ax
         st = 0, n = s->nz;
         NCW(c, nc_put_vara_double(c->ncid, a->vz, &st, &n, ds->vertical->values + s->z0));
     }
-    const double *gt = ds->geotransform;
-    double *buf = nd_xmalloc((size_t)(p->xsize > p->ysize ? p->xsize : p->ysize) * sizeof *buf);
-    for (int i = 0; i < p->xsize; i++)
-        buf[i] = ds->x_values ? ds->x_values[p->xoff + i] : gt[0] + (p->xoff + i + 0.5) * gt[1];
-    st = 0, n = (size_t)p->xsize;
+    const ogrid *g = &c->g;
+    const double *gt = g->warped ? g->gt : ds->geotransform;
+    int xo = g->warped ? 0 : p->xoff, yo = g->warped ? 0 : p->yoff;
+    bool stored = !g->warped; /* native: the coordinates as stored (irregular axes too) */
+    double *buf = nd_xmalloc((size_t)(g->w > g->h ? g->w : g->h) * sizeof *buf);
+    for (int i = 0; i < g->w; i++)
+        buf[i] = stored && ds->x_values ? ds->x_values[xo + i] : gt[0] + (xo + i + 0.5) * gt[1];
+    st = 0, n = (size_t)g->w;
     int rc = nc_put_vara_double(c->ncid, a->vx, &st, &n, buf);
-    for (int j = 0; j < p->ysize; j++)
-        buf[j] = ds->y_values ? ds->y_values[a->y0 + (size_t)j] : gt[3] + (p->yoff + j + 0.5) * gt[5];
-    n = (size_t)p->ysize;
+    for (int j = 0; j < g->h; j++)
+        buf[j] = stored && ds->y_values ? ds->y_values[a->y0 + (size_t)j] : gt[3] + (yo + j + 0.5) * gt[5];
+    n = (size_t)g->h;
     if (rc == NC_NOERR) rc = nc_put_vara_double(c->ncid, a->vy, &st, &n, buf);
     free(buf);
     return rc == NC_NOERR ? 0 : nc_fail(c, rc);
 }
 
 /* Copies v's window for every selected time step and level, a block of rows at a time. */
+/* Copies v's bands of the warped GeoTIFF (variables x steps x levels, in that order), a block of rows at a time. */
+static int copy_warped(wctx *c, nd_subset *s, const nd_subset_plan *p, const axes *a, const nd_variable *v, int id) {
+    size_t nt, nz;
+    nd_subset_steps(s, v, &nt, &nz);
+    GDALDataType gt = (GDALDataType)p->gdal_type;
+    size_t row_bytes = (size_t)c->g.w * (size_t)GDALGetDataTypeSizeBytes(gt);
+    size_t rows = BLOCK_BYTES / row_bytes;
+    if (rows < 1) rows = 1;
+    if (rows > (size_t)c->g.h) rows = (size_t)c->g.h;
+    void *buf = nd_xmalloc(rows * row_bytes);
+    int rc = 0;
+    for (size_t t = 0; t < nt && rc == 0; t++)
+        for (size_t z = 0; z < nz && rc == 0; z++) {
+            GDALRasterBandH b = GDALGetRasterBand(c->g.warped, ++c->g.band);
+            for (size_t r = 0; b && r < (size_t)c->g.h && rc == 0; r += rows) {
+                size_t nr = (size_t)c->g.h - r < rows ? (size_t)c->g.h - r : rows;
+                if (GDALRasterIO(b, GF_Read, 0, (int)r, c->g.w, (int)nr, buf, c->g.w, (int)nr, gt, 0, 0) != CE_None) {
+                    rc = nd_fail(c->err, ND_E_IO, "", "The resampled coverage cannot be read back");
+                    break;
+                }
+                size_t st[4], ct[4];
+                int n = 0;
+                if (v->has_time && a->t >= 0) st[n] = t, ct[n++] = 1;
+                if (v->has_vertical && a->z >= 0) st[n] = z, ct[n++] = 1;
+                st[n] = r, ct[n++] = nr;
+                st[n] = 0, ct[n++] = (size_t)c->g.w;
+                pthread_mutex_lock(&write_lock);
+                int e = nc_put_vara(c->ncid, id, st, ct, buf);
+                pthread_mutex_unlock(&write_lock);
+                if (e != NC_NOERR) rc = nc_fail(c, e);
+            }
+            if (!b) rc = nd_fail(c->err, ND_E_INTERNAL, "", "A resampled band is missing");
+        }
+    free(buf);
+    return rc;
+}
+
 static int copy_values(wctx *c, nd_subset *s, const nd_subset_plan *p, const axes *a, const nd_variable *v, int id) {
+    if (c->g.warped) return copy_warped(c, s, p, a, v, id);
     size_t nt, nz, tsz = nd_var_type_size(v);
     nd_subset_steps(s, v, &nt, &nz);
     size_t row_bytes = (size_t)p->xsize * tsz;
@@ -268,22 +331,73 @@ static int define_all(wctx *c, nd_subset *s, const nd_subset_plan *p, axes *a, i
     if (copy_atts(c, NULL, NC_GLOBAL, skip_global) < 0 || put_text(c, NC_GLOBAL, "Conventions", "CF-1.8") < 0)
         return -1;
     if (put_text(c, NC_GLOBAL, "history", "subset by nadir (WCS GetCoverage / subset process)") < 0) return -1;
-    if (grid_mapping(c, s->ds, &gm) < 0 || define_axes(c, s, p, a) < 0) return -1;
+    if (grid_mapping(c, &gm) < 0 || define_axes(c, s, p, a) < 0) return -1;
     for (size_t i = 0; i < s->nvars; i++)
         if (define_var(c, s, p, a, s->vars[i], gm, &ids[i]) < 0) return -1;
     return 0;
 }
 
+static int write_file(nd_subset *s, const nd_subset_plan *p, const char *path, wctx *cp);
+
+/* Scaled or reprojected: GDAL resamples into a temporary GeoTIFF next to the output (the same values a
+ * GeoTIFF answer would hold), which is then copied into the NetCDF file and removed. */
+static int warp_first(nd_subset *s, const nd_subset_plan *p, const char *path, wctx *c, char **tmp, char **wkt) {
+    if (asprintf(tmp, "%s.resampled.tif", path) < 0) return nd_fail(c->err, ND_E_INTERNAL, "", "Out of memory");
+    nd_out_format f = s->format;
+    s->format = ND_OUT_GTIFF;
+    int rc = nd_subset_write_gdal(s, p, *tmp, c->err);
+    s->format = f;
+    if (rc < 0) return rc;
+    GDALDatasetH h = GDALOpen(*tmp, GA_ReadOnly);
+    if (!h) return nd_fail(c->err, ND_E_INTERNAL, "", "The resampled coverage cannot be read back");
+    OGRSpatialReferenceH srs = GDALGetSpatialRef(h);
+    const char *opts[] = {"FORMAT=WKT2_2019", "MULTILINE=NO", NULL};
+    char *w = NULL;
+    if (srs) OSRExportToWktEx(srs, &w, opts);
+    *wkt = w ? strdup(w) : strdup(s->ds->crs_wkt);
+    CPLFree(w);
+    bool geo = false;
+    if (srs) geo = OSRIsGeographic(srs);
+    c->g.warped = h;
+    c->g.w = GDALGetRasterXSize(h), c->g.h = GDALGetRasterYSize(h);
+    GDALGetGeoTransform(h, c->g.gt);
+    c->g.crs_wkt = *wkt;
+    if (p->warp) {
+        c->g.x_name = c->g.x_dim = geo ? "lon" : "x";
+        c->g.y_name = c->g.y_dim = geo ? "lat" : "y";
+    }
+    return 0;
+}
+
 int nd_subset_write_netcdf(nd_subset *s, const nd_subset_plan *p, const char *path, nd_error *err) {
-    if (p->warp || p->out_w != p->xsize || p->out_h != p->ysize)
-        return nd_fail(err, ND_E_INVALID_PARAM, "format",
-                       "application/netcdf is written on the native grid: scaling and reprojection are offered in "
-                       "image/tiff");
     for (size_t i = 0; i < s->nvars; i++)
         for (size_t k = 0; k < i; k++)
             if (strcmp(s->vars[i]->name, s->vars[k]->name) == 0)
                 return nd_fail(err, ND_E_INVALID_PARAM, "rangeSubset", "A field is named twice");
-    wctx c = {-1, -1, err};
+    const nd_dataset *ds = s->ds;
+    wctx c = {-1, -1, err, {ds->x_name, ds->y_name, ds->x_dim, ds->y_dim, ds->crs_wkt, p->xsize, p->ysize, {0}, NULL, 0}};
+    char *tmp = NULL, *wkt = NULL;
+    if (p->warp || p->out_w != p->xsize || p->out_h != p->ysize) {
+        int rc = warp_first(s, p, path, &c, &tmp, &wkt);
+        if (rc < 0) {
+            if (c.g.warped) GDALClose(c.g.warped);
+            if (tmp) remove(tmp);
+            free(tmp);
+            free(wkt);
+            return rc;
+        }
+    }
+    int rc = write_file(s, p, path, &c);
+    if (c.g.warped) GDALClose(c.g.warped);
+    if (tmp) remove(tmp);
+    free(tmp);
+    free(wkt);
+    return rc;
+}
+
+static int write_file(nd_subset *s, const nd_subset_plan *p, const char *path, wctx *cp) {
+    wctx c = *cp;
+    nd_error *err = c.err;
     axes a;
     int ids[ND_SUBSET_MAX_VARS];
     pthread_mutex_lock(&write_lock);
@@ -302,5 +416,6 @@ int nd_subset_write_netcdf(nd_subset *s, const nd_subset_plan *p, const char *pa
     pthread_mutex_lock(&write_lock);
     if (nc_close(c.ncid) != NC_NOERR && rc == 0) rc = nd_fail(err, ND_E_INTERNAL, "", "The NetCDF coverage could not be finished");
     pthread_mutex_unlock(&write_lock);
+    cp->g.band = c.g.band;
     return rc;
 }

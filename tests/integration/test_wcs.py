@@ -393,9 +393,27 @@ def test_netcdf_projected_raster(wcs, tmp_path):
         assert got["crs"].longitude_of_central_meridian == 3
 
 
-def test_netcdf_refuses_scaling(wcs):
-    r = cov(wcs, COVERAGEID="sst", FORMAT="application/netcdf", SCALEFACTOR="2")
-    assert r.status_code == 400 and exception(r)[0] == "InvalidParameterValue"
+def test_netcdf_scaled_and_reprojected(wcs, tmp_path):
+    """Resampled NetCDF holds the values of the GeoTIFF answer to the same request, on its grid."""
+    from netCDF4 import Dataset
+    for extra in ({"SCALEFACTOR": "2"}, {"OUTPUTCRS": "EPSG:3857", "SCALESIZE": "i(60),j(50)"}):
+        q = dict(COVERAGEID="sst", **extra)
+        subs = ("Lat(45,50)", "Long(-10,0)", "time(2025-01-03,2025-01-04)")
+        tif = gdal.Open(save(tmp_path, cov(wcs, *subs, **q)))
+        p = save(tmp_path, cov(wcs, *subs, FORMAT="application/netcdf", **q), "o.nc")
+        with Dataset(p) as nc:
+            nc.set_auto_maskandscale(False)
+            v = nc["sst"]
+            assert v.dimensions[0] == "time" and v.shape == (2, tif.RasterYSize, tif.RasterXSize)
+            assert v.scale_factor == pytest.approx(0.01) and v._FillValue == -32768
+            np.testing.assert_array_equal(v[:], tif.ReadAsArray())
+            gt = tif.GetGeoTransform()
+            x, y = nc.variables[v.dimensions[2]][:], nc.variables[v.dimensions[1]][:]
+            assert x[0] == pytest.approx(gt[0] + gt[1] / 2) and y[0] == pytest.approx(gt[3] + gt[5] / 2)
+            assert nc["time"][:].tolist() == [2.0, 3.0]
+            if "OUTPUTCRS" in extra:
+                assert v.dimensions[1:] == ("y", "x") and "Pseudo-Mercator" in nc["crs"].crs_wkt
+        tif = None
     assert no_files_left(wcs)
 
 
