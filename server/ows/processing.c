@@ -57,6 +57,7 @@ nd_jobs *nd_processing_start(nd_app *app) {
         };
         char err[512];
         if (nd_jobs_start(&jc, &jobs, err, sizeof err) < 0) fprintf(stderr, "nadir: jobs: %s\n", err);
+        else nd_processing_publish_init(app, jobs);
     }
     nd_jobs *j = jobs;
     pthread_mutex_unlock(&lock);

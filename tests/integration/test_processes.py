@@ -350,6 +350,29 @@ def test_owslib_wps10_async_subset_equals_source(srv, demo_dir, tmp_path):
     np.testing.assert_array_equal(got.ReadAsArray(), src.ReadAsArray(xoff, yoff, 100, 100))
 
 
+def test_subset_output_published_in_stac(srv, demo_dir):
+    r = requests.post(f"{srv.url}/processes/subset/execution",
+                      json={"inputs": {"dataset": "dem_demo", "bbox": [10.3, 46.2, 10.4, 46.3]}})
+    assert r.status_code == 200, r.text
+    job = r.headers["Location"].rsplit("/", 1)[1]
+    r = requests.get(f"{srv.url}/stac/search", params={"collections": "results", "bbox": "10.3,46.2,10.4,46.3"})
+    assert r.status_code == 200, r.text
+    items = [f for f in r.json()["features"] if f["properties"].get("nadir:job") == job]
+    assert len(items) == 1, r.json()
+    item = items[0]
+    p = item["properties"]
+    assert p["nadir:process"] == "subset" and p["nadir:process_version"] == "1.0.0"
+    assert p["nadir:inputs"]["dataset"] == "dem_demo" and p["nadir:inputs"]["bbox"]["bbox"] == [10.3, 46.2, 10.4, 46.3]
+    assert item["bbox"] == pytest.approx([10.3, 46.2, 10.4, 46.3], abs=1e-9)
+    href = item["assets"]["data"]["href"].replace("localhost", "127.0.0.1")
+    got = requests.get(href)
+    assert got.status_code == 200 and got.content[:4] in (b"II*\x00", b"MM\x00*")
+    # dismissal removes the results and their catalogue entry
+    assert requests.delete(f"{srv.url}/jobs/{job}").status_code == 200
+    r = requests.get(f"{srv.url}/stac/search", params={"collections": "results"})
+    assert not [f for f in r.json()["features"] if f["properties"].get("nadir:job") == job]
+
+
 def test_subset_netcdf_time_range_equals_source(srv, demo_dir, tmp_path):
     from netCDF4 import Dataset
     r = requests.post(f"{srv.url}/processes/subset/execution",
