@@ -137,6 +137,8 @@ int nd_cat_open(const char *path, int nconn, nd_cat **out, char *err, size_t err
         nd_cat_close(c);
         return -1;
     }
+    /* planner statistics from a sample, so large catalogues keep the R*Tree and rowid-order plans */
+    exec(c->conn[0], "PRAGMA analysis_limit=1000; PRAGMA optimize", NULL, 0);
     c->n = 1;
     for (; c->n < nconn; c->n++)
         if (!(c->conn[c->n] = open_one(path, err, errlen))) {

@@ -43,7 +43,13 @@ static int unb64url(const char *s, size_t n, unsigned char *out, size_t *outlen)
     free(tmp);
     if (len < 0) return -1;
     *outlen = (size_t)len - pad;
-    return 0;
+    /* only the canonical spelling: unused low bits of the last character must be zero, so no two tokens
+     * decode to the same bytes */
+    nd_buf again = {0};
+    b64url(&again, out, *outlen);
+    int same = again.len == n && memcmp(again.data, s, n) == 0;
+    nd_buf_free(&again);
+    return same ? 0 : -1;
 }
 
 static void mac(nd_cat *c, const char *fingerprint, const void *payload, size_t n, unsigned char out[32]) {
