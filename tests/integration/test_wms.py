@@ -533,3 +533,12 @@ def test_bad_style_configuration_is_refused(tmp_path, demo_dir):
     r = subprocess.run([NADIR, "check-config", str(cfg)], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0
     assert "range" in (r.stderr + r.stdout) and "min < max" in (r.stderr + r.stdout)
+
+
+def test_conformance_script(wms):
+    """conformance/wms/ets_wms13.py (the local ets-wms13 reproduction) passes against this server."""
+    script = os.path.join(os.path.dirname(__file__), "../../conformance/wms/ets_wms13.py")
+    r = subprocess.run(["/usr/bin/python3", script, "--url", wms.url + "/wms"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert " 0 failed" in r.stdout
