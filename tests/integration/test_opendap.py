@@ -103,9 +103,25 @@ def make_big(path, steps):
     ds.close()
 
 
+def make_raster_series(d):
+    """Three dated GeoTIFFs (a raster time series joined by the date in their names)."""
+    os.makedirs(os.path.join(d, "rs"))
+    paths = []
+    for i, day in enumerate(["20250101", "20250102", "20250104"]):
+        p = os.path.join(d, "rs", f"r_{day}.tif")
+        ds = gdal.GetDriverByName("GTiff").Create(p, 6, 4, 1, gdal.GDT_Int16)
+        ds.SetGeoTransform([10, 0.5, 0, 50, 0, -0.5])
+        ds.SetProjection("EPSG:4326")
+        ds.GetRasterBand(1).WriteArray((np.arange(24).reshape(4, 6) * 3 - 7 + 100 * i).astype("i2"))
+        ds = None
+        paths.append(p)
+    return paths
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("dapdata"))
+    make_raster_series(d)
     make_types(os.path.join(d, "types.nc"))
     agg = make_agg(d)
     make_big(os.path.join(d, "big.nc"), 1024)
@@ -122,6 +138,9 @@ def config(demo_dir, data, **keys):
   - id: big
     title: One GiB of float32
     source: {data['big']}
+  - id: rs
+    title: Dated GeoTIFFs joined along time
+    source: {data['dir']}/rs/r_*.tif
 """
 
 
@@ -349,6 +368,16 @@ def test_geotiff_as_grid(srv, demo_dir):
     d4 = netCDF4.Dataset(dap4(srv, "s2_demo"))
     d4.set_auto_mask(False)
     assert np.array_equal(d4[name][::97, 5::111], tif.GetRasterBand(2).ReadAsArray()[::97, 5::111])
+
+
+def test_raster_time_series(srv, data):
+    ds = xr.open_dataset(url(srv, "rs"), engine="netcdf4", mask_and_scale=False)
+    assert [str(t)[:10] for t in ds["time"].values] == ["2025-01-01", "2025-01-02", "2025-01-04"]
+    files = sorted(os.listdir(os.path.join(data["dir"], "rs")))
+    want = np.stack([gdal.Open(os.path.join(data["dir"], "rs", f)).ReadAsArray() for f in files])
+    assert np.array_equal(ds["band1"].values, want)
+    assert np.array_equal(ds["band1"].isel(time=slice(0, 3, 2), lat=slice(1, 4, 2)).values, want[0:3:2, 1:4:2])
+    assert np.allclose(ds["lon"].values, 10.25 + 0.5 * np.arange(6))
 
 
 def test_gdal_netcdf_driver_on_the_url(srv, demo_dir):
