@@ -58,9 +58,9 @@ def write_tif(path, arr, epsg=32631, gt=(X0, RES, 0, Y0, 0, -RES)):
     ds = None
 
 
-@pytest.fixture(scope="module")
-def territory(tmp_path_factory):
-    d = tmp_path_factory.mktemp("territory")
+def make_territory(d, W=W, H=H, CELL=CELL, extras=True):
+    """Writes sigma0/incidence/NDVI rasters of parcels of known moisture into directory d (a Path);
+    also used by tests/bench/case_land.sh at a larger size."""
     rng = np.random.default_rng(2026)
     nx, ny = W // CELL, H // CELL
     ids = np.zeros((H, W), np.int32)
@@ -70,16 +70,16 @@ def territory(tmp_path_factory):
     for py in range(ny):
         for px in range(nx):
             k = len(parcels)
-            size = 3 if k == 5 else CELL - 2  # parcel P006 is a 3x3 plot: too small
+            size = 3 if k == 5 and extras else CELL - 2  # parcel P006 is a 3x3 plot: too small
             c0, r0 = px * CELL + 1, py * CELL + 1
-            crop = "vineyard" if k in (7, 30) else crops[k % 3]
+            crop = "vineyard" if k in (7, 30) and extras else crops[k % 3]
             p = {"id": f"P{k + 1:03d}", "crop": crop, "mv": float(rng.uniform(6, 38)),
                  "ndvi": float(rng.uniform(0.2, 0.8)), "rows": (r0, r0 + size), "cols": (c0, c0 + size)}
             ids[r0:r0 + size, c0:c0 + size] = k + 1
             xa, xb = X0 + c0 * RES, X0 + (c0 + size) * RES
             ya, yb = Y0 - r0 * RES, Y0 - (r0 + size) * RES
             ring = [ct.TransformPoint(x, y)[:2] for x, y in ((xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya))]
-            if k == 12:  # a bow-tie: invalid, repaired by MakeValid into two triangles
+            if k == 12 and extras:  # a bow-tie: invalid, repaired by MakeValid into two triangles
                 ring = [ring[0], ring[2], ring[1], ring[3], ring[0]]
             p["geometry"] = {"type": "Polygon", "coordinates": [[list(c) for c in ring]]}
             parcels.append(p)
@@ -87,9 +87,10 @@ def territory(tmp_path_factory):
                                                      (X0 - 5000, Y0 - 1000), (X0 - 5000, Y0))]
     features = [{"type": "Feature", "properties": {"id": p["id"], "crop": p["crop"]}, "geometry": p["geometry"]}
                 for p in parcels]
-    features.append({"type": "Feature", "properties": {"id": "OUTSIDE", "crop": "wheat"},
-                     "geometry": {"type": "Polygon", "coordinates": [[list(c) for c in far]]}})
-    features.append({"type": "Feature", "properties": {"id": "NOGEOM", "crop": "wheat"}, "geometry": None})
+    if extras:
+        features.append({"type": "Feature", "properties": {"id": "OUTSIDE", "crop": "wheat"},
+                         "geometry": {"type": "Polygon", "coordinates": [[list(c) for c in far]]}})
+        features.append({"type": "Feature", "properties": {"id": "NOGEOM", "crop": "wheat"}, "geometry": None})
     mv = np.full((H, W), 15.0)
     veg = np.full((H, W), 0.15)
     for k, p in enumerate(parcels):
@@ -103,10 +104,16 @@ def territory(tmp_path_factory):
     # NDVI in another CRS (longitude/latitude): the process reprojects it onto the sigma0 grid.
     gdal.Warp(str(d / "ndvi.tif"), str(d / "ndvi_utm.tif"), dstSRS="EPSG:4326", xRes=0.00004, yRes=0.00004,
               resampleAlg="near")
-    write_tif(str(d / "ndvi_scaled.tif"), veg * 10000)
-    write_tif(str(d / "ndvi_far.tif"), veg, gt=(X0 + 50000, RES, 0, Y0, 0, -RES))
+    if extras:
+        write_tif(str(d / "ndvi_scaled.tif"), veg * 10000)
+        write_tif(str(d / "ndvi_far.tif"), veg, gt=(X0 + 50000, RES, 0, Y0, 0, -RES))
     return {"dir": str(d), "parcels": parcels, "ids": ids, "sigma": sigma, "theta": theta,
             "geojson": {"type": "FeatureCollection", "features": features}}
+
+
+@pytest.fixture(scope="module")
+def territory(tmp_path_factory):
+    return make_territory(tmp_path_factory.mktemp("territory"))
 
 
 @pytest.fixture(scope="module")
@@ -290,11 +297,10 @@ def write_multi(path, bands, res, dtype=gdal.GDT_Float32):
     ds = None
 
 
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory):
+def make_scene(d, LW=LW, LH=LH):
     """Square fields of known class rendered with texture and noise, an 8-date NDVI series at 6 m,
-    and sample polygons (in CRS84) for half of the fields; the other half is never seen by the process."""
-    d = tmp_path_factory.mktemp("scene")
+    and sample polygons (in CRS84) for half of the fields; the other half is never seen by the process.
+    Written into directory d (a Path); also used by tests/bench/case_land.sh at a larger size."""
     rng = np.random.default_rng(7)
     n = LW // LCELL
     cls = np.array([CLASSES[(i * 5 + i // n) % 6] for i in range(n * n)])
@@ -303,22 +309,25 @@ def scene(tmp_path_factory):
     field = (yy // LCELL) * n + xx // LCELL
     img = np.zeros((4, LH, LW))
     gain = rng.normal(1, 0.06, (n * n, 4))
+    urban = 400 * (2 * rng.random(((LH + 7) // 8, (LW + 7) // 8)) - 1)
     for k in range(n * n):
-        m = field == k
+        r, q = divmod(k, n)
+        sl = (slice(r * LCELL, (r + 1) * LCELL), slice(q * LCELL, (q + 1) * LCELL))
+        X, Y = xx[sl], yy[sl]
         c = cls[k]
         for b in range(4):
-            v = SPECTRA[c][b] * gain[k, b]
+            v = SPECTRA[c][b] * gain[k, b] + np.zeros(X.shape)
             if c == "wheat" and b == 3:
-                v = v + 250 * np.sin(2 * np.pi * xx[m] / 6)
+                v = v + 250 * np.sin(2 * np.pi * X / 6)
             elif c == "maize":
-                v = v + 150 * np.sin(2 * np.pi * (xx[m] + yy[m]) / 4)
+                v = v + 150 * np.sin(2 * np.pi * (X + Y) / 4)
             elif c == "grassland":
-                v = v + rng.normal(0, 150, m.sum())
+                v = v + rng.normal(0, 150, X.shape)
             elif c == "forest":
-                v = v + rng.normal(0, 450 if b == 3 else 120, m.sum())
+                v = v + rng.normal(0, 450 if b == 3 else 120, X.shape)
             elif c == "urban":
-                v = v + 400 * (2 * rng.random(((LH + 7) // 8, (LW + 7) // 8)) - 1)[yy[m] // 8, xx[m] // 8]
-            img[b][m] = v + rng.normal(0, 60, m.sum())
+                v = v + urban[Y // 8, X // 8]
+            img[b][sl] = v + rng.normal(0, 60, X.shape)
     img = np.clip(img, 0, 65535).astype(np.uint16)
     write_multi(str(d / "vhr.tif"), img, LRES, gdal.GDT_UInt16)
     coarse = field[::4, ::4]
@@ -342,6 +351,11 @@ def scene(tmp_path_factory):
                           "geometry": {"type": "Polygon", "coordinates": [ring]}})
     return {"dir": str(d), "cls": cls, "field": field,
             "samples": {"type": "FeatureCollection", "features": feats}}
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    return make_scene(tmp_path_factory.mktemp("scene"))
 
 
 @pytest.fixture(scope="module")
