@@ -290,3 +290,49 @@ ND_TEST(retention_removes_finished_jobs) {
     CHECK_INT(nd_jobs_dismiss(j, running, &e), 0);
     nd_jobs_stop(j);
 }
+
+ND_TEST(children_get_memory_limit_and_threads) {
+    nd_jobs_conf c = {.dir = path_in(nd_test_tmp_dir(), "jobs"), .exe = ND_BINARY_DIR "/nadir", .executor = "local",
+                      .workers = 1, .timeout_s = 60, .memory = 512LL << 20, .threads = 3};
+    nd_jobs *j;
+    char err[512];
+    CHECK_INT(nd_jobs_start(&c, &j, err, sizeof err), 0);
+    char id[ND_JOB_ID_LEN + 1];
+    submit(j, "sleep", "{\"seconds\":30}", id);
+    wait_state(j, id, ND_JOB_RUNNING);
+    pid_t pid = pid_of(id);
+    char path[64], buf[8192];
+    /* The fork may not have exec'd yet: wait for the child's own command line. */
+    for (int i = 0; i < 100; i++) {
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) fclose(f);
+        buf[n] = '\0';
+        if (n && !strcmp(buf + strlen(buf) + 1, "run-job")) break;
+        usleep(20000);
+    }
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    bool omp = false, blas = false;
+    for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+        omp |= !strcmp(buf + i, "OMP_NUM_THREADS=3");
+        blas |= !strcmp(buf + i, "OPENBLAS_NUM_THREADS=3");
+    }
+    CHECK(omp && blas);
+#if !defined(__SANITIZE_ADDRESS__) /* the executor leaves RLIMIT_AS off under ASan */
+    snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+    f = fopen(path, "r");
+    CHECK(f != NULL);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    CHECK_CONTAINS(strstr(buf, "Max address space"), "536870912");
+#endif
+    nd_error e = {0};
+    CHECK_INT(nd_jobs_dismiss(j, id, &e), 0);
+    nd_jobs_stop(j);
+}
