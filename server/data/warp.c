@@ -311,14 +311,14 @@ static bool is_nodata(float v, double nd, bool has) {
     return v == f || fabsf(v - f) < FLT_EPSILON * fabsf(v + f) * 2;
 }
 
-static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const int *bands, int nvars,
-                        const nd_grid *dst, float *const *outs, nd_error *err) {
+static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const int *bands, const nd_variable *const *vars,
+                        int nvars, const nd_grid *dst, float *const *outs, nd_error *err) {
     int w = dst->width, h = dst->height;
     size_t n = (size_t)w * (size_t)h;
-    if (c->index_cap < n) {
+    if (c->index_cap < 2 * n) { /* (ix, iy) per target pixel; iy < 0: no source pixel */
         free(c->index);
-        c->index = nd_xmalloc(n * sizeof *c->index);
-        c->index_cap = n;
+        c->index = nd_xmalloc(2 * n * sizeof *c->index);
+        c->index_cap = 2 * n;
     }
     if (c->row_cap < (size_t)w) {
         free(c->row);
@@ -338,9 +338,9 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
             zs[i] = 0;
         }
         GDALApproxTransform(approx, TRUE, w, xs, ys, zs, c->row_ok);
-        int *idx = c->index + (size_t)j * (size_t)w;
+        int *idx = c->index + 2 * (size_t)j * (size_t)w;
         for (int i = 0; i < w; i++) {
-            idx[i] = -1;
+            idx[2 * i + 1] = -1;
             double x = xs[i], y = ys[i];
             int ok = c->row_ok[i], accept = 0;
             for (int attempt = 0; attempt < 2 && !accept; attempt++) {
@@ -366,14 +366,19 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
             int ix = (int)(x + 1e-10), iy = (int)(y + 1e-10);
             if (ix == sw) ix--;
             if (iy == sh) iy--;
-            idx[i] = iy * sw + ix; /* < 2^31: rasters over 46k x 46k take the GDAL path below */
+            idx[2 * i] = ix;
+            idx[2 * i + 1] = iy;
             if (ix < x0) x0 = ix;
             if (ix > x1) x1 = ix;
             if (iy < y0) y0 = iy;
             if (iy > y1) y1 = iy;
         }
     }
-    if (x1 < 0) return 0; /* nothing of the source in the window: all NaN, as prefilled */
+    if (x1 < 0) { /* nothing of the source in the window */
+        for (int k = 0; k < nvars; k++)
+            for (size_t p = 0; p < n; p++) outs[k][p] = NAN;
+        return 0;
+    }
     size_t ww = (size_t)(x1 - x0 + 1), wh = (size_t)(y1 - y0 + 1);
     if (ww * wh > (size_t)16 * n + 65536) return 1; /* a sparse or wrapped sampling: let GDAL chunk it */
     if (c->window_cap < ww * wh) {
@@ -381,11 +386,7 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
         c->window = nd_xmalloc(ww * wh * sizeof *c->window);
         c->window_cap = ww * wh;
     }
-    /* pass 2: source pixel -> offset in the window, once for all bands */
-    for (size_t p = 0; p < n; p++) {
-        int q = c->index[p];
-        if (q >= 0) c->index[p] = (q / sw - y0) * (int)ww + (q % sw - x0);
-    }
+    /* pass 2, per band: one RasterIO of the window, then a gather with nodata -> NaN and scale/offset */
     for (int k = 0; k < nvars; k++) {
         GDALRasterBandH b = GDALGetRasterBand(src, bands[k]);
         if (GDALRasterIO(b, GF_Read, x0, y0, (int)ww, (int)wh, c->window, (int)ww, (int)wh, GDT_Float32, 0, 0) !=
@@ -393,12 +394,19 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
             return nd_fail(err, ND_E_IO, "", "cannot read the data");
         int has = 0;
         double nd = GDALGetRasterNoDataValue(b, &has);
+        bool scaled = vars[k]->scale != 1.0 || vars[k]->offset != 0.0;
+        double sc = vars[k]->scale, of = vars[k]->offset;
         float *out = outs[k];
+        const int *idx = c->index;
         for (size_t p = 0; p < n; p++) {
-            int q = c->index[p];
-            if (q < 0) continue;
-            float v = c->window[q];
-            if (!is_nodata(v, nd, has != 0)) out[p] = v;
+            int iy = idx[2 * p + 1];
+            float v = NAN;
+            if (iy >= 0) {
+                v = c->window[(size_t)(iy - y0) * ww + (size_t)(idx[2 * p] - x0)];
+                if (is_nodata(v, nd, has != 0)) v = NAN;
+                else if (scaled) v = (float)((double)v * sc + of);
+            }
+            out[p] = v;
         }
     }
     return 0;
@@ -457,18 +465,17 @@ int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, i
         }
         GDALSetGenImgProjTransformerDstGeoTransform(xf, dst->gt);
     }
-    for (int k = 0; k < nvars; k++)
-        for (size_t i = 0; i < n; i++) outs[k][i] = NAN;
     /* What gdalwarp does: approximate transformer (0.125 pixel), source nodata honoured, NaN elsewhere. */
     approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, xf, 0.125);
-    if (rs == ND_RESAMPLE_NEAREST && (long)GDALGetRasterXSize(src->ds) * GDALGetRasterYSize(src->ds) < INT_MAX) {
-        int fr = nearest_fast(c, src->ds, approx, bands, nvars, dst, outs, err);
-        if (fr < 0) {
+    if (rs == ND_RESAMPLE_NEAREST) {
+        int fr = nearest_fast(c, src->ds, approx, bands, vars, nvars, dst, outs, err);
+        if (fr <= 0) { /* done (values scaled), or failed */
             rc = fr;
             goto out;
         }
-        if (fr == 0) goto scale;
     }
+    for (int k = 0; k < nvars; k++)
+        for (size_t i = 0; i < n; i++) outs[k][i] = NAN;
     /* The target is a MEM dataset over the caller's buffers: no copy, no allocation of pixels. */
     mem = GDALCreate(GDALGetDriverByName("MEM"), "", dst->width, dst->height, 0, GDT_Float32, NULL);
     for (int k = 0; mem && k < nvars; k++) {
@@ -520,7 +527,6 @@ int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, i
         goto out;
     }
     GDALFlushCache(mem);
-scale:
     for (int k = 0; k < nvars; k++) {
         const nd_variable *v = vars[k];
         if (v->scale != 1.0 || v->offset != 0.0)
