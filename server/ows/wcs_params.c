@@ -245,7 +245,7 @@ static int apply_subsets(nd_req *rq, nd_subset *s, nd_error *err) {
     for (size_t i = 0; i < rq->query_params.n; i++) {
         const nd_kv *kv = &rq->query_params.items[i];
         if (!is_subset_key(kv->key)) continue;
-        /* Clients send several subsets comma-joined in one value only for distinct axes "a(..),b(..)". */
+        /* One axis per SUBSET parameter (09-147 KVP): SUBSET, SUBSET0, SUBSET1... */
         nd_wcs_dim d;
         int rc = nd_wcs_parse_dim(rq->arena, kv->value, &d, err);
         if (rc < 0) return rc;
