@@ -147,7 +147,7 @@ static int summarise(nd_kernel_env *env, const nd_dataset *ds, const nd_variable
     size_t x0 = 0, x1 = ds->width - 1, y0 = 0, y1 = ds->height - 1;
     const json_t *bbox = json_object_get(json_object_get(in, "bbox"), "bbox");
     if (bbox) {
-        double b[4], nb[4];
+        double b[4], nb[4] = {0};
         for (int i = 0; i < 4; i++) b[i] = json_number_value(json_array_get(bbox, (size_t)i));
         if (native_box(ds, b, nb, err) < 0) return -(int)err->code;
         if (!index_range(ds, 0, nb[0], nb[2], &x0, &x1) || !index_range(ds, 1, nb[1], nb[3], &y0, &y1))
