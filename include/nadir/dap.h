@@ -24,6 +24,7 @@ typedef struct nd_dap_slice {
 
 typedef struct nd_dap_proj {
     const char *name;      /* the variable; "a.a" (a Grid member named like its Grid) is reduced to "a" */
+    const char *parent;    /* "g" of "g.m" (a Grid map): m must be a dimension of g; NULL otherwise */
     nd_dap_slice *slices;
     size_t nslices;
 } nd_dap_proj;

@@ -90,8 +90,15 @@ int nd_dap_select(nd_req *rq, const nd_dataset *ds, const nd_dap_ce *ce, nd_dap_
     out->constrained = ce->nproj > 0;
     const nd_dap_proj **chosen = nd_arena_alloc(rq->arena, (s->nvars + 1) * sizeof *chosen);
     for (size_t i = 0; i < ce->nproj; i++) {
-        const nd_svar *sv = nd_schema_var(s, ce->proj[i].name);
-        if (!sv) return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s", ce->proj[i].name);
+        const nd_dap_proj *p = &ce->proj[i];
+        const nd_svar *sv = nd_schema_var(s, p->name);
+        if (!sv) return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s", p->name);
+        if (p->parent) {
+            const nd_svar *g = nd_schema_var(s, p->parent);
+            bool is_map = false;
+            for (int k = 0; g && sv->is_coord && k < g->v.ndims; k++) is_map |= strcmp(g->v.dims[k], p->name) == 0;
+            if (!is_map) return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s.%s", p->parent, p->name);
+        }
         size_t idx = (size_t)(sv - s->vars);
         if (!chosen[idx]) chosen[idx] = &ce->proj[i];
     }

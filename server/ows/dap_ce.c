@@ -137,9 +137,11 @@ static int dap2_proj(cursor *c, nd_dap_ce *out) {
         if (!at(c, '.')) break;
         c->i++;
     }
-    if (ncomp > 2 || (ncomp == 2 && strcmp(first, last) != 0))
+    if (ncomp > 2)
         return nd_fail(c->err, ND_E_NOT_FOUND, "ce", "No such variable: %s (this server has no Structures)", last);
     p->name = last;
+    /* "g.m": clients that think of g as a Grid ask for its map m; resolved against g's dimensions later */
+    if (ncomp == 2 && strcmp(first, last) != 0) p->parent = first;
     return 0;
 }
 

@@ -100,6 +100,13 @@ ND_TEST(dds_and_das) {
     b = get(&f, "/opendap/d.dds?v%5B1:1:2%5D%5B0:2:3%5D%5B4%5D,lat", &st);
     CHECK_STR(b.data, "Dataset {\n    Float64 lat[lat = 4];\n    Int16 v[time = 2][lat = 2][lon = 1];\n} d;\n");
     nd_buf_free(&b);
+    /* Grid-member paths: "v.v" is v, "v.lat" is the map lat, "v.name" is no map of v */
+    b = get(&f, "/opendap/d.dds?v.v%5B0%5D%5B0%5D%5B0%5D,v.lat%5B1:2%5D", &st);
+    CHECK_STR(b.data, "Dataset {\n    Float64 lat[lat = 2];\n    Int16 v[time = 1][lat = 1][lon = 1];\n} d;\n");
+    nd_buf_free(&b);
+    b = get(&f, "/opendap/d.dds?v.name", &st);
+    CHECK_INT(st, 404);
+    nd_buf_free(&b);
     b = get(&f, "/opendap/d.das", &st);
     CHECK_CONTAINS(b.data, "    v {\n        String long_name \"a \\\"test\\\"\";\n    }\n");
     CHECK_CONTAINS(b.data, "        Int32 DODS.strlen 3;\n        String DODS.dimName \"nc\";\n");

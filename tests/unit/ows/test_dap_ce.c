@@ -70,8 +70,11 @@ ND_TEST(dap2_grid_member_paths) {
     CHECK_INT(c.nproj, 2);
     CHECK_STR(c.proj[0].name, "sst");
     CHECK_INT(c.proj[0].nslices, 3);
-    /* sst.lat names the map of a Grid: we publish no Grids, so it is an unknown variable */
-    CHECK_INT(bad2("sst.lat[0:1]").code, ND_E_NOT_FOUND);
+    /* sst.lat names a map of Grid sst: kept with its parent, checked against sst's dimensions later */
+    c = ok2("sst.lat[0:1]");
+    CHECK_STR(c.proj[0].name, "lat");
+    CHECK_STR(c.proj[0].parent, "sst");
+    CHECK(ok2("sst.sst").proj[0].parent == NULL);
     CHECK_INT(bad2("a.b.c").code, ND_E_NOT_FOUND);
     CHECK_INT(bad2("sst[0].sst[1]").code, ND_E_INVALID_PARAM);
 }
