@@ -66,13 +66,17 @@ size_t nd_subset_time_range(const nd_dataset *ds, const nd_datetime *lo, const n
     return n;
 }
 
-/* A CRS handle with x/y (longitude first) axis order, from user input; NULL when unknown. */
+/* A horizontal CRS with x/y (longitude first) axis order, from user input; NULL when unknown or not horizontal. */
 static OGRSpatialReferenceH srs_from(const char *def) {
     OGRSpatialReferenceH h = OSRNewSpatialReference(NULL);
     CPLPushErrorHandler(CPLQuietErrorHandler);
     OGRErr e = OSRSetFromUserInput(h, def);
     CPLPopErrorHandler();
     if (e != OGRERR_NONE) {
+        OSRDestroySpatialReference(h);
+        return NULL;
+    }
+    if (!OSRIsGeographic(h) && !OSRIsProjected(h)) { /* vertical, geocentric, engineering: no grid in it */
         OSRDestroySpatialReference(h);
         return NULL;
     }

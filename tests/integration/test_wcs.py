@@ -289,6 +289,9 @@ def test_cog_and_png(wcs, tmp_path):
     ({"SUBSETTINGCRS": "EPSG:999999"}, ["Long(1,2)"], "SubsettingCrs-NotSupported", 400),
     ({"SUBSETTINGCRS": "nonsense"}, ["Long(1,2)"], "SubsettingCrs-NotSupported", 400),
     ({"OUTPUTCRS": "http://www.opengis.net/def/crs/EPSG/0/1"}, [], "OutputCrs-NotSupported", 400),
+    ({"OUTPUTCRS": "EPSG:5703"}, [], "OutputCrs-NotSupported", 400),  # a vertical CRS
+    ({"OUTPUTCRS": "EPSG:4978"}, [], "OutputCrs-NotSupported", 400),  # geocentric
+    ({"SUBSETTINGCRS": "EPSG:5703"}, ["Long(1,2)"], "SubsettingCrs-NotSupported", 400),
     ({"SCALEFACTOR": "0"}, [], "InvalidScaleFactor", 400),
     ({"SCALEFACTOR": "-2"}, [], "InvalidScaleFactor", 400),
     ({"SCALEFACTOR": "abc"}, [], "InvalidScaleFactor", 400),
