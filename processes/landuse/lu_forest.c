@@ -1,5 +1,5 @@
 /* A Random Forest classifier (Breiman 2001: bootstrap samples, Gini splits over a random subset of
- * features per node) trained and applied with pthreads; tree t draws from its own seeded stream, so the
+ * features per node, from per-bin class histograms) trained and applied with pthreads; tree t draws from its own seeded stream, so the
  * forest does not depend on the thread count. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,9 +8,14 @@
 #include "../soilmoisture/soilmoisture.h"
 #include "landuse.h"
 
+/* Features are binned once (at most 256 bins per feature, equal values never split across bins; exact
+ * when a feature has no more distinct values), so a node's best split comes from class histograms per
+ * bin instead of sorting: the thresholds lie between the training values around them, as with sorting. */
+#define MAX_BINS 256
+
 typedef struct pair {
     double v;
-    int c;
+    int i;
 } pair;
 
 static int cmp_pair(const void *a, const void *b) {
@@ -25,10 +30,52 @@ typedef struct trainer {
     int nfeat, nclasses;
     const nd_lu_forest_opts *o;
     nd_lu_forest *f;
+    unsigned char *xb;        /* n * nfeat bin indices */
+    int *nbins;               /* per feature */
+    double *bmin, *bmax;      /* per feature * MAX_BINS: the smallest and largest value in each bin */
     int next_tree;
     pthread_mutex_t lock;
     int failed;
 } trainer;
+
+static int bin_features(trainer *tr) {
+    size_t n = tr->n;
+    int F = tr->nfeat;
+    tr->xb = malloc(n * (size_t)F);
+    tr->nbins = malloc((size_t)F * sizeof *tr->nbins);
+    tr->bmin = malloc((size_t)F * MAX_BINS * sizeof *tr->bmin);
+    tr->bmax = malloc((size_t)F * MAX_BINS * sizeof *tr->bmax);
+    pair *p = malloc(n * sizeof *p);
+    if (!tr->xb || !tr->nbins || !tr->bmin || !tr->bmax || !p) {
+        free(p);
+        return -1;
+    }
+    size_t distinct;
+    for (int f = 0; f < F; f++) {
+        for (size_t i = 0; i < n; i++) p[i] = (pair){tr->x[i * F + f], (int)i};
+        qsort(p, n, sizeof *p, cmp_pair);
+        distinct = 1;
+        for (size_t i = 1; i < n; i++) distinct += p[i].v != p[i - 1].v;
+        size_t per = distinct <= MAX_BINS ? 1 : (n + MAX_BINS - 1) / MAX_BINS;
+        int b = 0;
+        size_t inbin = 0;
+        double *mn = tr->bmin + (size_t)f * MAX_BINS, *mx = tr->bmax + (size_t)f * MAX_BINS;
+        mn[0] = mx[0] = p[0].v;
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && p[i].v != p[i - 1].v && (distinct <= MAX_BINS || inbin >= per) && b < MAX_BINS - 1) {
+                b++;
+                inbin = 0;
+                mn[b] = p[i].v;
+            }
+            mx[b] = p[i].v;
+            inbin++;
+            tr->xb[(size_t)p[i].i * F + f] = (unsigned char)b;
+        }
+        tr->nbins[f] = b + 1;
+    }
+    free(p);
+    return 0;
+}
 
 static int add_node(nd_lu_tree *t) {
     if (t->nnodes == t->cap) {
@@ -57,12 +104,12 @@ static int grow(const trainer *tr, nd_lu_tree *t, nd_rng *rng, size_t *idx, size
     int K = tr->nclasses, F = tr->nfeat;
     int mtry = tr->o->mtry > 0 && tr->o->mtry <= F ? tr->o->mtry : 1;
     int maxd = tr->o->max_depth > 0 ? tr->o->max_depth : 1 << 30, minleaf = tr->o->min_leaf > 0 ? tr->o->min_leaf : 1;
-    pair *pp = malloc(m * sizeof *pp);
+    long *hist = malloc((size_t)MAX_BINS * (size_t)K * sizeof *hist), *bincount = malloc(MAX_BINS * sizeof *bincount);
     long *tot = malloc((size_t)K * sizeof *tot), *left = malloc((size_t)K * sizeof *left);
     int *feats = malloc((size_t)F * sizeof *feats);
     frame *stack = malloc((m * 2 + 2) * sizeof *stack);
     int rc = 0, sp = 0;
-    if (!pp || !tot || !left || !feats || !stack) rc = -1;
+    if (!hist || !bincount || !tot || !left || !feats || !stack) rc = -1;
     int root = rc ? -1 : add_node(t);
     if (root < 0) rc = -1;
     else stack[sp++] = (frame){root, 0, 0, m};
@@ -81,24 +128,43 @@ static int grow(const trainer *tr, nd_lu_tree *t, nd_rng *rng, size_t *idx, size
         for (int c = 0; c < K; c++) parent_g += (double)tot[c] * (double)tot[c];
         /* Best Gini split: maximise sum_L c^2/nL + sum_R c^2/nR (equivalent to the impurity decrease). */
         double best = parent_g / (double)cnt + 1e-12, thr = 0;
-        int bf = -1;
+        int bf = -1, bbin = 0;
         for (int j = 0; j < F; j++) feats[j] = j;
         for (int j = 0; j < mtry; j++) {
             int r = j + (int)(nd_rng_next(rng) % (uint64_t)(F - j)), ft = feats[r];
             feats[r] = feats[j], feats[j] = ft;
-            for (size_t i = fr.lo; i < fr.hi; i++) pp[i - fr.lo] = (pair){tr->x[idx[i] * F + ft], tr->y[idx[i]]};
-            qsort(pp, cnt, sizeof *pp, cmp_pair);
+            int nb = tr->nbins[ft];
+            memset(hist, 0, (size_t)nb * (size_t)K * sizeof *hist);
+            memset(bincount, 0, (size_t)nb * sizeof *bincount);
+            for (size_t i = fr.lo; i < fr.hi; i++) {
+                size_t s = idx[i];
+                int b = tr->xb[s * F + ft];
+                hist[b * K + tr->y[s]]++;
+                bincount[b]++;
+            }
             memset(left, 0, (size_t)K * sizeof *left);
-            double sl = 0, sr = parent_g; /* sums of squared class counts left and right */
-            for (size_t i = 0; i + 1 < cnt; i++) {
-                int c = pp[i].c;
-                long l = left[c], r_ = tot[c] - l;
-                sl += 2.0 * l + 1, sr -= 2.0 * r_ - 1;
-                left[c]++;
-                size_t nl = i + 1, nr = cnt - nl;
-                if (pp[i].v == pp[i + 1].v || nl < (size_t)minleaf || nr < (size_t)minleaf) continue;
-                double score = sl / (double)nl + sr / (double)nr;
-                if (score > best) best = score, bf = ft, thr = 0.5 * (pp[i].v + pp[i + 1].v);
+            double sl = 0, sr = parent_g;
+            size_t nl = 0;
+            int prev = -1; /* the last non-empty bin moved to the left */
+            for (int b = 0; b < nb; b++) {
+                if (!bincount[b]) continue;
+                if (prev >= 0 && nl >= (size_t)minleaf && cnt - nl >= (size_t)minleaf) {
+                    double score = sl / (double)nl + sr / (double)(cnt - nl);
+                    if (score > best) {
+                        best = score, bf = ft, bbin = prev;
+                        thr = 0.5 * (tr->bmax[(size_t)ft * MAX_BINS + prev] + tr->bmin[(size_t)ft * MAX_BINS + b]);
+                    }
+                }
+                for (int c = 0; c < K; c++) {
+                    long h = hist[b * K + c];
+                    if (!h) continue;
+                    double l = (double)left[c], r_ = (double)(tot[c] - left[c]);
+                    sl += (l + h) * (l + h) - l * l;
+                    sr += (r_ - h) * (r_ - h) - r_ * r_;
+                    left[c] += h;
+                }
+                nl += (size_t)bincount[b];
+                prev = b;
             }
         }
         if (bf < 0) {
@@ -106,8 +172,8 @@ static int grow(const trainer *tr, nd_lu_tree *t, nd_rng *rng, size_t *idx, size
             continue;
         }
         size_t a = fr.lo, b = fr.hi;
-        while (a < b) { /* partition: left part x <= thr */
-            if (tr->x[idx[a] * F + bf] <= thr) a++;
+        while (a < b) { /* partition: left part in bins <= bbin, i.e. x <= thr */
+            if (tr->xb[idx[a] * F + bf] <= bbin) a++;
             else {
                 size_t tmp = idx[a];
                 idx[a] = idx[--b], idx[b] = tmp;
@@ -123,7 +189,7 @@ static int grow(const trainer *tr, nd_lu_tree *t, nd_rng *rng, size_t *idx, size
         stack[sp++] = (frame){l, fr.depth + 1, fr.lo, a};
         stack[sp++] = (frame){r, fr.depth + 1, a, fr.hi};
     }
-    free(pp), free(tot), free(left), free(feats), free(stack);
+    free(hist), free(bincount), free(tot), free(left), free(feats), free(stack);
     return rc;
 }
 
@@ -157,6 +223,11 @@ int nd_lu_forest_train(const double *x, const int *y, size_t n, int nfeat, int n
     f->trees = calloc((size_t)o->trees, sizeof *f->trees);
     if (!f->trees) return -1;
     trainer tr = {.x = x, .y = y, .n = n, .nfeat = nfeat, .nclasses = nclasses, .o = o, .f = f};
+    if (bin_features(&tr) < 0) {
+        free(tr.xb), free(tr.nbins), free(tr.bmin), free(tr.bmax);
+        nd_lu_forest_free(f);
+        return -1;
+    }
     pthread_mutex_init(&tr.lock, NULL);
     int nt = o->threads > 0 ? o->threads : 1;
     if (nt > 64) nt = 64;
@@ -167,6 +238,7 @@ int nd_lu_forest_train(const double *x, const int *y, size_t n, int nfeat, int n
     train_worker(&tr);
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     pthread_mutex_destroy(&tr.lock);
+    free(tr.xb), free(tr.nbins), free(tr.bmin), free(tr.bmax);
     if (tr.failed) {
         nd_lu_forest_free(f);
         return -1;
