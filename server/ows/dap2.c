@@ -18,7 +18,7 @@
 #error "dap2.c swaps host-order values to XDR big-endian"
 #endif
 
-#define ASCII_MAX_BYTES (16u << 20) /* values an .ascii response may hold; it is built in memory */
+#define ASCII_MAX_BYTES (4u << 20) /* values an .ascii response may hold: it is built in memory, ~10x as text */
 
 /* DAP2 error codes are free integers; clients show the message, so the HTTP status is reused. */
 void nd_dap2_render_error(nd_req *rq, nd_resp *rs) {
