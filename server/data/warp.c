@@ -18,6 +18,7 @@
 
 #include "nadir/arena.h"
 #include "nadir/read.h"
+#include "nadir/schema.h"
 #include "nadir/warp.h"
 
 #define CACHE_SLOTS 48   /* open sources per thread: a month of daily files plus the rasters */
@@ -62,12 +63,20 @@ typedef struct {
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
+static bool is_nc(const char *name) { return name && strncmp(name, "NETCDF:", 7) == 0; }
+
 static void slot_close(source_slot *s) {
     for (int i = 0; i < XF_SLOTS; i++) {
         if (s->xf[i].arg) GDALDestroyGenImgProjTransformer(s->xf[i].arg);
         free(s->xf[i].crs);
     }
-    if (s->ds) GDALClose(s->ds);
+    if (s->ds) {
+        /* netCDF-C is not thread-safe and GDAL's driver has its own lock: take the one the rest of nadir uses */
+        bool nc = is_nc(s->key);
+        if (nc) nd_nc_lock();
+        GDALClose(s->ds);
+        if (nc) nd_nc_unlock();
+    }
     free(s->key);
     memset(s, 0, sizeof *s);
 }
@@ -169,8 +178,10 @@ static source_slot *source_get(thread_cache *c, const char *name, int ovr, nd_er
     char level[32];
     snprintf(level, sizeof level, "OVERVIEW_LEVEL=%d", ovr);
     char *oo[] = {level, NULL};
+    if (is_nc(name)) nd_nc_lock();
     GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, ovr >= 0 ? (const char *const *)oo : NULL,
                                  NULL);
+    if (is_nc(name)) nd_nc_unlock();
     if (!ds) {
         nd_fail(err, ND_E_IO, "", "cannot open the data source");
         return NULL;
@@ -311,7 +322,7 @@ static bool is_nodata(float v, double nd, bool has) {
     return v == f || fabsf(v - f) < FLT_EPSILON * fabsf(v + f) * 2;
 }
 
-static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const int *bands, const nd_variable *const *vars,
+static int nearest_fast(thread_cache *c, GDALDatasetH src, bool nc, void *approx, const int *bands, const nd_variable *const *vars,
                         int nvars, const nd_grid *dst, float *const *outs, nd_error *err) {
     int w = dst->width, h = dst->height;
     size_t n = (size_t)w * (size_t)h;
@@ -389,9 +400,10 @@ static int nearest_fast(thread_cache *c, GDALDatasetH src, void *approx, const i
     /* pass 2, per band: one RasterIO of the window, then a gather with nodata -> NaN and scale/offset */
     for (int k = 0; k < nvars; k++) {
         GDALRasterBandH b = GDALGetRasterBand(src, bands[k]);
-        if (GDALRasterIO(b, GF_Read, x0, y0, (int)ww, (int)wh, c->window, (int)ww, (int)wh, GDT_Float32, 0, 0) !=
-            CE_None)
-            return nd_fail(err, ND_E_IO, "", "cannot read the data");
+        if (nc) nd_nc_lock();
+        CPLErr e = GDALRasterIO(b, GF_Read, x0, y0, (int)ww, (int)wh, c->window, (int)ww, (int)wh, GDT_Float32, 0, 0);
+        if (nc) nd_nc_unlock();
+        if (e != CE_None) return nd_fail(err, ND_E_IO, "", "cannot read the data");
         int has = 0;
         double nd = GDALGetRasterNoDataValue(b, &has);
         bool scaled = vars[k]->scale != 1.0 || vars[k]->offset != 0.0;
@@ -468,7 +480,7 @@ int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, i
     /* What gdalwarp does: approximate transformer (0.125 pixel), source nodata honoured, NaN elsewhere. */
     approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, xf, 0.125);
     if (rs == ND_RESAMPLE_NEAREST) {
-        int fr = nearest_fast(c, src->ds, approx, bands, vars, nvars, dst, outs, err);
+        int fr = nearest_fast(c, src->ds, is_nc(src->key), approx, bands, vars, nvars, dst, outs, err);
         if (fr <= 0) { /* done (values scaled), or failed */
             rc = fr;
             goto out;
@@ -522,7 +534,11 @@ int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, i
     wo->pTransformerArg = approx;
     wo->papszWarpOptions = CSLSetNameValue(NULL, "INIT_DEST", "NO_DATA");
     op = GDALCreateWarpOperation(wo);
-    if (!op || GDALChunkAndWarpImage(op, 0, 0, dst->width, dst->height) != CE_None) {
+    bool nc = is_nc(src->key);
+    if (nc) nd_nc_lock();
+    CPLErr werr = op ? GDALChunkAndWarpImage(op, 0, 0, dst->width, dst->height) : CE_Failure;
+    if (nc) nd_nc_unlock();
+    if (werr != CE_None) {
         rc = nd_fail(err, ND_E_IO, "", "warping failed: %.200s", CPLGetLastErrorMsg());
         goto out;
     }
@@ -580,7 +596,10 @@ int nd_read_stats(const nd_dataset *ds, const nd_variable *v, size_t time_index,
         buf = nd_xmalloc((size_t)bw * (size_t)bh * sizeof *buf);
         int has = 0;
         double nd = GDALGetRasterNoDataValue(b, &has);
-        if (GDALRasterIO(b, GF_Read, 0, 0, w, h, buf, bw, bh, GDT_Float32, 0, 0) != CE_None) {
+        if (is_nc(name)) nd_nc_lock();
+        CPLErr e = GDALRasterIO(b, GF_Read, 0, 0, w, h, buf, bw, bh, GDT_Float32, 0, 0);
+        if (is_nc(name)) nd_nc_unlock();
+        if (e != CE_None) {
             rc = nd_fail(err, ND_E_IO, "", "cannot read the data");
         } else {
             for (size_t i = 0; i < (size_t)bw * (size_t)bh; i++) {
