@@ -466,3 +466,25 @@ def test_land_use_features_match_metrics(lsrv, lu_job):
             conf[idx[r["label"]], idx[r["predicted"]]] += 1
     assert conf.tolist() == m["confusion_matrix"]
     assert sum(r["split"] == "train" for r in rows) == m["training_objects"]
+
+
+def test_soil_moisture_through_owslib_wps10(srv, territory, sm_job):
+    """OWSLib's WPS 1.0.0 client: GeoJSON as ComplexData, async with status polling; the summary equals
+    the one of the same run through OGC API - Processes."""
+    from owslib.wps import ComplexDataInput, WebProcessingService
+    wps = WebProcessingService(f"{srv.url}/wps", version="1.0.0")
+    assert {"soil-moisture", "land-use"} <= {p.identifier for p in wps.processes}
+    d = wps.describeprocess("soil-moisture")
+    assert {"sigma0_vv", "parcels", "min_pixels"} <= {i.identifier for i in d.dataInputs}
+    ex = wps.execute("soil-moisture", [("sigma0_vv", "sm_sigma0"), ("incidence", "sm_incidence"), ("ndvi", "sm_ndvi"),
+                                       ("parcels", ComplexDataInput(json.dumps(territory["geojson"]),
+                                                                    mimeType="application/geo+json")),
+                                       ("min_pixels", "20")], output=[("summary", False)])
+    deadline = time.time() + 240
+    while not ex.isComplete() and time.time() < deadline:
+        ex.checkStatus(sleepSecs=0.2)
+    assert ex.isSucceeded(), ex.errors
+    got = json.loads(ex.processOutputs[0].data[0])
+    want = requests.get(f"{srv.url}/jobs/{sm_job[0]}/results").json()["summary"]
+    want = want.get("value", want)
+    assert got == want
