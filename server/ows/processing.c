@@ -17,6 +17,17 @@ static const nd_app *owner;
 static nd_jobs *jobs;
 static bool tried;
 
+/* mkdir -p of the directories above path (the job system creates the last one itself). */
+static void mkdir_parents(const char *path) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        mkdir(p, 0755);
+        *s = '/';
+    }
+}
+
 static void stop_at_exit(void) {
     pthread_mutex_lock(&lock);
     nd_jobs_stop(jobs);
@@ -38,10 +49,8 @@ nd_jobs *nd_processing_start(nd_app *app) {
         exe[n > 0 ? n : 0] = '\0';
         if (!c->path || !realpath(c->path, cfgpath)) cfgpath[0] = '\0';
         if (c->jobs.directory) snprintf(dir, sizeof dir, "%s", c->jobs.directory);
-        else {
-            mkdir(c->server.data_dir, 0755);
-            snprintf(dir, sizeof dir, "%s/jobs", c->server.data_dir);
-        }
+        else snprintf(dir, sizeof dir, "%s/jobs", c->server.data_dir);
+        mkdir_parents(dir);
         nd_jobs_conf jc = {
             .dir = dir,
             .exe = exe,
