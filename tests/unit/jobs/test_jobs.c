@@ -18,9 +18,9 @@ static json_t *J(const char *text) {
 static const char *path_in(const char *dir, const char *name) {
     static char bufs[4][1024];
     static int k;
-    char *b = bufs[k++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
+    char *b = bufs[k++ % 4], tmp[sizeof bufs[0]];
+    snprintf(tmp, sizeof tmp, "%s/%s", dir, name); /* dir may be an earlier result: no overlap */
+    return memcpy(b, tmp, sizeof tmp);
 }
 
 static void write_file(const char *path, const char *text) {
