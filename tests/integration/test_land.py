@@ -488,3 +488,21 @@ def test_soil_moisture_through_owslib_wps10(srv, territory, sm_job):
     want = requests.get(f"{srv.url}/jobs/{sm_job[0]}/results").json()["summary"]
     want = want.get("value", want)
     assert got == want
+
+
+def test_outputs_found_in_stac(srv, territory, sm_job):
+    """The moisture GeoTIFF is catalogued at once as a STAC item of `results`, with the territory's box."""
+    job = sm_job[0]
+    r = requests.get(f"{srv.url}/stac/search", params={"collections": "results", "limit": 100})
+    assert r.status_code == 200, r.text
+    items = {f["properties"]["nadir:output"]: f for f in r.json()["features"] if f["properties"].get("nadir:job") == job}
+    assert "moisture" in items, r.json()
+    item = items["moisture"]
+    assert item["properties"]["nadir:process"] == "soil-moisture"
+    ct = utm_to_lonlat()
+    lon0, lat0 = ct.TransformPoint(X0, Y0 - H * RES)[:2]
+    lon1, lat1 = ct.TransformPoint(X0 + W * RES, Y0)[:2]
+    assert item["bbox"] == pytest.approx([lon0, lat0, lon1, lat1], abs=2e-4)
+    href = item["assets"]["data"]["href"].replace("localhost", "127.0.0.1")
+    got = requests.get(href)
+    assert got.status_code == 200 and got.content[:4] in (b"II*\x00", b"MM\x00*")
