@@ -184,7 +184,7 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
             nd_buf_puts(b, "</wcsgs:TimeDomain>");
         }
         if (ds->vertical) {
-            nd_buf_puts(b, "<wcsgs:ElevationDomain name=\"");
+            nd_buf_printf(b, "<wcsgs:ElevationDomain default=\"%.15g\" name=\"", ds->vertical->values[0]);
             nd_buf_put_xml(b, ds->vertical->name);
             nd_buf_puts(b, "\" uom=\"");
             nd_buf_put_xml(b, ds->vertical->units ? ds->vertical->units : "");

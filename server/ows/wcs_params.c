@@ -280,6 +280,11 @@ static int apply_subsets(nd_req *rq, nd_subset *s, nd_error *err) {
         if (ax == AX_X) s->has_x = true, s->xlo = lo, s->xhi = hi;
         else s->has_y = true, s->ylo = lo, s->yhi = hi;
     }
+    /* The coverage is described as 2-D with its time and vertical positions listed (defaults: the latest time,
+     * the first level): without a subset on them, the default is what the description promises. time(*,*)
+     * asks for every step. */
+    if (ds->time && !seen[AX_T]) s->t0 = ds->time->n - 1, s->nt = 1;
+    if (ds->vertical && !seen[AX_Z]) s->z0 = 0, s->nz = 1;
     if (geo_labels && native_labels)
         return nd_fail(err, ND_E_INVALID_SUBSETTING, "subset", "Latitude/longitude and projected axes are mixed");
     /* Lat/Long on a projected coverage: the convenience of WGS 84 subsets without SUBSETTINGCRS. */
