@@ -9,8 +9,8 @@
 #include "nadir/arena.h"
 
 void nd_plume_params_default(nd_plume_params *p) {
-    *p = (nd_plume_params){.window = 32, .z_seed = 2.5, .z_grow = 1.0, .min_pixels = 6, .max_misalign = 45,
-                           .sigma_min = 0, .smooth = 1};
+    *p = (nd_plume_params){.window = 48, .z_seed = 2.5, .z_grow = 0.8, .min_pixels = 6, .max_misalign = 45,
+                           .sigma_min = 0, .smooth = 2, .rim = 6, .iterations = 3};
 }
 
 /* ---------------------------------------------------------------- background */
@@ -119,7 +119,8 @@ typedef struct ctx {
     const nd_plume_params *p;
     double *d;      /* enhancement omega - background, NaN in gaps */
     double *ds;     /* 3x3 mean of d */
-    double *z;      /* significance (smoothed when asked) */
+    double *z;      /* significance on the growth scale (box radius p->smooth) */
+    double *zs;     /* significance on the seed scale (3 x 3) */
 } ctx;
 
 /* d at a fractional pixel position, bilinear; NaN outside or next to a gap. */
@@ -294,6 +295,45 @@ static double model_at(const nd_plume_map *m, const nd_plume_source *s, double s
     return s->q / (speed * sqrt(2 * M_PI) * sg) * exp(-0.5 * cr * cr / (sg * sg));
 }
 
+/* Enhancement, its box mean ((2 smooth + 1)^2 pixels, gaps left out; summed-area tables keep it O(n)
+ * whatever the radius) and the significance the thresholds apply to. */
+static void significance(ctx *c, const double *bg, double *sig, double floor_sig) {
+    const nd_plume_map *m = c->map;
+    int nx = m->nx, ny = m->ny, r = c->p->smooth > 0 ? c->p->smooth : 0;
+    size_t n = (size_t)nx * ny, w = (size_t)nx + 1;
+    for (size_t i = 0; i < n; i++) {
+        c->d[i] = m->omega[i] - bg[i];
+        if (!(sig[i] > floor_sig)) sig[i] = floor_sig;
+    }
+    double *sum = nd_xcalloc(w * (ny + 1), sizeof *sum), *cnt = nd_xcalloc(w * (ny + 1), sizeof *cnt);
+    for (int y = 0; y < ny; y++)
+        for (int x = 0; x < nx; x++) {
+            double v = c->d[(size_t)y * nx + x];
+            int ok = isfinite(v);
+            size_t k = (size_t)(y + 1) * w + x + 1;
+            sum[k] = (ok ? v : 0) + sum[k - 1] + sum[k - w] - sum[k - w - 1];
+            cnt[k] = ok + cnt[k - 1] + cnt[k - w] - cnt[k - w - 1];
+        }
+    for (int pass = 0; pass < 2; pass++) {
+        int rr = pass == 0 ? 1 : r;
+        double *zo = pass == 0 ? c->zs : c->z;
+        for (int y = 0; y < ny; y++)
+            for (int x = 0; x < nx; x++) {
+                size_t i = (size_t)y * nx + x;
+                int x0 = x - rr < 0 ? 0 : x - rr, x1 = x + rr >= nx ? nx - 1 : x + rr;
+                int y0 = y - rr < 0 ? 0 : y - rr, y1 = y + rr >= ny ? ny - 1 : y + rr;
+                size_t a = (size_t)y0 * w + x0, b = (size_t)y0 * w + x1 + 1, cc = (size_t)(y1 + 1) * w + x0,
+                       d = (size_t)(y1 + 1) * w + x1 + 1;
+                double s = sum[d] - sum[b] - sum[cc] + sum[a], k = cnt[d] - cnt[b] - cnt[cc] + cnt[a];
+                double mean = isfinite(c->d[i]) && k > 0 ? s / k : NAN;
+                if (pass == 0) c->ds[i] = mean;
+                zo[i] = (rr ? mean : c->d[i]) / sig[i];
+            }
+    }
+    free(sum);
+    free(cnt);
+}
+
 int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd_plume_out *out,
                     nd_plume_source **src, size_t *nsrc, char *err, size_t errlen) {
     int nx = m->nx, ny = m->ny;
@@ -325,33 +365,36 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
     c.d = nd_xmalloc(n * sizeof *c.d);
     c.ds = nd_xmalloc(n * sizeof *c.ds);
     c.z = nd_xmalloc(n * sizeof *c.z);
-    for (size_t i = 0; i < n; i++) {
-        c.d[i] = m->omega[i] - bg[i];
-        if (!(sig[i] > floor_sig)) sig[i] = floor_sig;
+    c.zs = nd_xmalloc(n * sizeof *c.zs);
+    significance(&c, bg, sig, floor_sig);
+    /* The plumes themselves lift a median: the background is estimated again (p->iterations times)
+     * without the pixels that stand out and a rim of p->rim pixels around them. */
+    double *masked = nd_xmalloc(n * sizeof *masked);
+    int rim = p->rim;
+    for (int it = 0; it < p->iterations; it++) {
+        memcpy(masked, m->omega, n * sizeof *masked);
+        for (int y = 0; y < ny; y++)
+            for (int x = 0; x < nx; x++) {
+                if (!(c.z[(size_t)y * nx + x] > p->z_grow)) continue;
+                for (int dy = -rim; dy <= rim; dy++)
+                    for (int dx = -rim; dx <= rim; dx++) {
+                        int xx = x + dx, yy = y + dy;
+                        if (xx >= 0 && yy >= 0 && xx < nx && yy < ny) masked[(size_t)yy * nx + xx] = NAN;
+                    }
+            }
+        nd_plume_background(masked, nx, ny, p->window, bg, sig);
+        significance(&c, bg, sig, floor_sig);
     }
-    for (int y = 0; y < ny; y++)
-        for (int x = 0; x < nx; x++) {
-            size_t i = (size_t)y * nx + x;
-            double s = 0;
-            int k = 0;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    int xx = x + dx, yy = y + dy;
-                    if (xx < 0 || yy < 0 || xx >= nx || yy >= ny) continue;
-                    double v = c.d[(size_t)yy * nx + xx];
-                    if (isfinite(v)) s += v, k++;
-                }
-            c.ds[i] = isfinite(c.d[i]) && k ? s / k : NAN;
-            c.z[i] = (p->smooth ? c.ds[i] : c.d[i]) / sig[i];
-        }
+    free(masked);
     int *label = nd_xmalloc(n * sizeof *label), *stack = nd_xmalloc(n * sizeof *stack);
+    unsigned char *nosource = nd_xcalloc(n, 1);
     for (size_t i = 0; i < n; i++) label[i] = -1;
     size_t first = *nsrc;
     object o = {.pix = stack};
     int nobj = 0;
     double *s0 = NULL, *s1 = NULL;
     for (size_t seed = 0; seed < n; seed++) {
-        if (label[seed] != -1 || !(c.z[seed] > p->z_seed)) continue;
+        if (label[seed] != -1 || !(c.zs[seed] > p->z_seed)) continue;
         /* flood fill of the grow mask from this seed, 8-connected */
         size_t top = 0, head = 0;
         stack[top++] = (int)seed;
@@ -378,28 +421,42 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
         if (!nw || hypot(su, sv) / nw < 0.1) continue; /* no usable wind: no plume can be told */
         double wu = su / nw, wv = sv / nw, sp = hypot(wu, wv);
         if (!aligned(&c, &o, wu / sp, wv / sp)) continue;
-        /* the source: the largest smoothed enhancement in the upwind half of the object */
-        double amin = INFINITY, amax = -INFINITY;
+        /* the source: the largest raw enhancement within 3 pixels of the upwind end of the seeds (the
+         * smoothed significance leaks half a window upwind, the raw peak does not) */
+        double amin = INFINITY, band = 3 * fmin(m->dx, m->dy);
         for (size_t k = 0; k < o.n; k++) {
+            if (!(c.zs[o.pix[k]] > p->z_seed)) continue;
             double a = (o.pix[k] % nx) * m->dx * wu / sp + (o.pix[k] / nx) * m->dy * wv / sp;
-            amin = fmin(amin, a), amax = fmax(amax, a);
+            amin = fmin(amin, a);
         }
         int best = -1;
         for (size_t k = 0; k < o.n; k++) {
             double a = (o.pix[k] % nx) * m->dx * wu / sp + (o.pix[k] / nx) * m->dy * wv / sp;
-            if (a > amin + 0.5 * (amax - amin)) continue;
-            if (best < 0 || c.ds[o.pix[k]] > c.ds[best]) best = o.pix[k];
+            if (a > amin + band || !isfinite(c.d[o.pix[k]])) continue;
+            if (best < 0 || c.d[o.pix[k]] > c.d[best]) best = o.pix[k];
         }
-        /* smoothing drags the peak half a window downwind: the raw maximum next to it is the source */
-        int bx = best % nx, by = best / nx, rb = best;
-        for (int dy = -1; dy <= 1; dy++)
-            for (int dx = -1; dx <= 1; dx++) {
-                int xx = bx + dx, yy = by + dy;
-                if (xx < 0 || yy < 0 || xx >= nx || yy >= ny) continue;
-                size_t r = (size_t)yy * nx + xx;
-                if (isfinite(c.d[r]) && c.d[r] > c.d[rb]) rb = (int)r;
+        if (best < 0) continue;
+        /* a gap right upwind of the plume's start may hide the real source (or cut a plume in two):
+         * such a fragment is flagged as plume but names no source */
+        int hidden = 0, gap_seen = 0, quiet = 0;
+        for (int k = 1; k <= 40 && !hidden; k++) {
+            int xi = (int)lround(best % nx - k * wu / sp), yi = (int)lround(best / nx - k * wv / sp);
+            if (xi < 0 || yi < 0 || xi >= nx || yi >= ny) break;
+            size_t r = (size_t)yi * nx + xi;
+            if (!isfinite(m->omega[r])) {
+                if (k <= 3) hidden = 1;
+                gap_seen = 1, quiet = 0;
+            } else if (c.z[r] > p->z_grow) {
+                if (gap_seen) hidden = 1; /* the plume goes on beyond the gap: this is a fragment */
+                quiet = 0;
+            } else if (++quiet >= 3) {
+                break;
             }
-        best = rb;
+        }
+        if (hidden) {
+            for (size_t k = 0; k < o.n; k++) nosource[o.pix[k]] = 1;
+            continue;
+        }
         *src = nd_xrealloc(*src, (*nsrc + 1) * sizeof **src);
         nd_plume_source *s = &(*src)[*nsrc];
         memset(s, 0, sizeof *s);
@@ -420,7 +477,7 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
     if (out) {
         for (size_t i = 0; i < n; i++) {
             int y = (int)(i / nx), x = (int)(i % nx);
-            unsigned char f = !isfinite(m->omega[i]) ? 255 : label[i] >= 0 ? 1 : 0;
+            unsigned char f = !isfinite(m->omega[i]) ? 255 : label[i] >= 0 || nosource[i] ? 1 : 0;
             int main_src = -1;
             double sum = 0, bestm = 0, bestd = NAN;
             unsigned char count = 0;
@@ -452,9 +509,11 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
     free(s1);
     free(label);
     free(stack);
+    free(nosource);
     free(c.d);
     free(c.ds);
     free(c.z);
+    free(c.zs);
     if (!(out && out->background)) free(bg);
     if (!(out && out->sigma)) free(sig);
     return (int)found;

@@ -16,12 +16,15 @@ typedef struct nd_plume_map {
 } nd_plume_map;
 
 typedef struct nd_plume_params {
-    int window;             /* background window, pixels (default 32) */
-    double z_seed, z_grow;  /* hysteresis thresholds on the smoothed significance (default 5 and 2) */
+    int window;             /* background window, pixels (default 48) */
+    double z_seed, z_grow;  /* hysteresis thresholds, in noise sigmas, on the 3x3 mean enhancement (seeds,
+                             * default 2.5) and on the (2 smooth + 1)^2 mean (growth, default 0.8) */
     int min_pixels;         /* smallest plume object (default 6) */
     double max_misalign;    /* elongated objects must lie within this angle of the wind, degrees (default 45) */
     double sigma_min;       /* noise floor (0: 1e-6 of the largest |omega|) */
-    int smooth;             /* 1: 3x3 mean of the significance before thresholds (default 1) */
+    int smooth;             /* box radius of the growth mean (default 2: 5 x 5); 0: raw pixels */
+    int rim, iterations;    /* background re-estimated this often (default 3) without the enhanced pixels
+                             * and a rim of this many pixels (default 6) */
 } nd_plume_params;
 
 void nd_plume_params_default(nd_plume_params *p);
