@@ -40,7 +40,8 @@ double nd_divand_mu(int neff) {
 
 /* Bisection for raw_kernel(len_scale) = K1(1): monotone decreasing kernel. */
 double nd_divand_len_scale(int neff) {
-    double nu = nu_of(neff), target = nd_divand_besselk(1, 1);
+    double nu = nu_of(neff), target = 0.6019072301972346; /* K1(1) */
+    if (nu == 1) return 1; /* the raw kernel is r K1(r) itself */
     double a = 0, b = 100;
     while (b - a > 1e-12) {
         double c = 0.5 * (a + b);
