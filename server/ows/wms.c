@@ -388,6 +388,8 @@ int wms_parse_map(nd_req *rq, wms_map *m, const char *layers_key) {
         if (m->transparent && !m->styles[i].cm.below_extend && m->styles[i].cm.below.a == 0) m->styles[i].cm.below = nodata;
     }
     m->format = nd_req_query(rq, "FORMAT");
+    m->time = nd_req_query(rq, "TIME");
+    m->elevation = nd_req_query(rq, "ELEVATION");
     return 0;
 }
 
@@ -435,11 +437,10 @@ int wms_time_range(nd_req *rq, const nd_dataset *ds, const char *value, size_t m
     return 0;
 }
 
-int wms_resolve_dims(nd_req *rq, const wms_layer *l, size_t *ti, size_t *zi) {
+int wms_resolve_dims(nd_req *rq, const wms_layer *l, const char *tv, const char *ev, size_t *ti, size_t *zi) {
     const nd_dataset *ds = l->ds;
     *ti = default_time(ds);
     *zi = 0;
-    const char *tv = nd_req_query(rq, "TIME");
     if (ds->time && ds->time->n && tv && *tv && strcasecmp(tv, "current") != 0) {
         const nd_time_axis *t = ds->time;
         if (strchr(tv, ',')) return nd_fail(&rq->err, ND_E_INVALID_DIMENSION, "time", "GetMap takes one TIME");
@@ -458,7 +459,6 @@ int wms_resolve_dims(nd_req *rq, const wms_layer *l, size_t *ti, size_t *zi) {
             *ti = nearest(t->values, t->n, x);
         }
     }
-    const char *ev = nd_req_query(rq, "ELEVATION");
     if (ds->vertical && ds->vertical->n && ev && *ev) {
         const nd_vertical_axis *z = ds->vertical;
         char *end;

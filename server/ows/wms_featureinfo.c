@@ -216,12 +216,12 @@ int wms_getfeatureinfo(nd_req *rq, nd_resp *rs) {
             /* a time series at the point, bounded so one request cannot open years of files */
             size_t a, b;
             if (wms_time_range(rq, l->ds, tv, WMS_MAX_SERIES, &a, &b) < 0) return -1;
-            if (wms_resolve_dims(rq, l, &t, &z) < 0) return -1; /* ELEVATION */
+            if (wms_resolve_dims(rq, l, tv, m.elevation, &t, &z) < 0) return -1; /* ELEVATION */
             li->first = a;
             li->count = b - a + 1;
             li->series = true;
         } else {
-            if (wms_resolve_dims(rq, l, &t, &z) < 0) return -1;
+            if (wms_resolve_dims(rq, l, tv, m.elevation, &t, &z) < 0) return -1;
             li->first = t;
             li->count = 1;
         }

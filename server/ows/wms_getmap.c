@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "nadir/warp.h"
+#include "nadir/wms.h"
 #include "wms_priv.h"
 
 typedef enum { FMT_PNG, FMT_JPEG, FMT_WEBP, FMT_TIFF, FMT_UNKNOWN } map_format;
@@ -50,7 +51,7 @@ int wms_render_layer(nd_req *rq, const wms_map *m, size_t i, nd_image *out, floa
     const wms_layer *l = m->layers[i];
     const wms_style *st = &m->styles[i];
     size_t t, z;
-    if (wms_resolve_dims(rq, l, &t, &z) < 0) return -1;
+    if (wms_resolve_dims(rq, l, m->time, m->elevation, &t, &z) < 0) return -1;
     nd_grid g;
     map_grid(m, &g);
     size_t n = (size_t)m->width * (size_t)m->height;
@@ -113,7 +114,7 @@ static int render(nd_req *rq, nd_resp *rs, const wms_map *m, map_format f) {
             return nd_fail(&rq->err, ND_E_INVALID_FORMAT, "format", "image/tiff is offered for data layers only");
         const wms_layer *l = m->layers[0];
         size_t t, z;
-        if (wms_resolve_dims(rq, l, &t, &z) < 0) return -1;
+        if (wms_resolve_dims(rq, l, m->time, m->elevation, &t, &z) < 0) return -1;
         nd_grid g;
         map_grid(m, &g);
         float *buf = wms_scratch(0, (size_t)m->width * (size_t)m->height);
@@ -191,4 +192,39 @@ int wms_getmap(nd_req *rq, nd_resp *rs) {
     if (rc < 0) return rc;
     rs->cache_seconds = 60;
     return 0;
+}
+
+/* ---- For the tile front-ends (WMTS, XYZ, OGC API Tiles): a tile is a GetMap of its window ---- */
+
+size_t nd_wms_layer_count(void) { return wms_state_get()->n; }
+
+const char *nd_wms_layer_name(size_t i) { return i < wms_state_get()->n ? wms_state_get()->layers[i].name : NULL; }
+
+int nd_wms_render(nd_req *rq, const nd_map_query *q, nd_resp *rs) {
+    wms_map m;
+    memset(&m, 0, sizeof m);
+    const wms_layer *l = q->layer ? wms_layer_find(q->layer) : NULL;
+    if (!l) return nd_fail(&rq->err, ND_E_LAYER_NOT_DEFINED, "layer", "no layer is called that");
+    if (q->width <= 0 || q->height <= 0 || q->width > WMS_MAX_SIZE || q->height > WMS_MAX_SIZE)
+        return nd_fail(&rq->err, ND_E_INVALID_PARAM, "width", "image sizes are 1..%d", WMS_MAX_SIZE);
+    if (!(q->bbox[0] < q->bbox[2]) || !(q->bbox[1] < q->bbox[3]))
+        return nd_fail(&rq->err, ND_E_INVALID_PARAM, "bbox", "the window is empty");
+    map_format f = format_of(q->format);
+    if (f == FMT_UNKNOWN) return nd_fail(&rq->err, ND_E_INVALID_FORMAT, "format", "format not supported");
+    m.layers[0] = l;
+    m.nlayers = 1;
+    if (wms_parse_style(rq, l, q->style ? q->style : "", &m.styles[0]) < 0) return -1;
+    m.crs = q->crs;
+    memcpy(m.bbox, q->bbox, sizeof m.bbox);
+    m.width = q->width;
+    m.height = q->height;
+    m.format = q->format;
+    m.transparent = q->transparent;
+    m.bg = (nd_rgba){255, 255, 255, 255};
+    m.styles[0].cm.nodata = q->transparent ? (nd_rgba){0, 0, 0, 0} : m.bg;
+    m.time = q->time;
+    m.elevation = q->elevation;
+    int rc = render(rq, rs, &m, f);
+    if (rc == 0) rs->cache_seconds = 60;
+    return rc;
 }

@@ -57,7 +57,7 @@ typedef struct wms_map {
     const char *format;
     bool transparent;
     nd_rgba bg;
-    size_t time_index, z_index; /* resolved for the first layer with those axes */
+    const char *time, *elevation; /* TIME / ELEVATION as given, NULL for the defaults */
     bool v111;
 } wms_map;
 
@@ -67,8 +67,8 @@ int wms_parse_map(nd_req *rq, wms_map *m, const char *layers_key);
 /* STYLES entry name ("" = default) for layer l, refined by PALETTE, COLORSCALERANGE, NUMCOLORBANDS, LOGSCALE,
  * ABOVEMAXCOLOR, BELOWMINCOLOR, INTERPOLATION. */
 int wms_parse_style(nd_req *rq, const wms_layer *l, const char *name, wms_style *st);
-/* Resolves TIME / ELEVATION for layer l. */
-int wms_resolve_dims(nd_req *rq, const wms_layer *l, size_t *t, size_t *z);
+/* Resolves a TIME and an ELEVATION value (NULL: the defaults, latest time and first level) for layer l. */
+int wms_resolve_dims(nd_req *rq, const wms_layer *l, const char *time, const char *elevation, size_t *t, size_t *z);
 /* The time steps [*first, *last] inside a TIME interval "a/b" (refused past max steps). */
 int wms_time_range(nd_req *rq, const nd_dataset *ds, const char *value, size_t max, size_t *first, size_t *last);
 /* A per-thread scratch buffer reused between requests (slot 0..3). */
