@@ -2,6 +2,7 @@
  * item of the `results` collection carrying its provenance (process, version, inputs, times, job id),
  * its asset served at /jobs/{id}/results/{output}. WMS/WCS/OPeNDAP publication needs datasets added
  * to the registry at run time, which the registry does not offer yet. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,32 @@
 
 static char *base_url;
 
+/* The collection is stored with the first output, so catalogues of servers that never ran a job
+ * do not show an empty one. Only the executor thread publishes: no lock needed for the flag. */
+static bool collection_ready;
+
+static int ensure_collection(nd_cat *cat) {
+    if (collection_ready) return 0;
+    json_t *coll = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:{s:[[f,f,f,f]]}, s:{s:[[n,n]]}}, s:[], s:s}", "type",
+                             "Collection", "stac_version", "1.0.0", "id", RESULTS, "title", "Processing results",
+                             "description", "Outputs of the jobs run on this server, with their provenance.",
+                             "license", "other", "extent", "spatial", "bbox", -180.0, -90.0, 180.0, 90.0, "temporal",
+                             "interval", "links", "nadir:origin", "jobs");
+    nd_error e = {0};
+    int rc = nd_cat_put_collection(cat, coll, ND_PUT_UPSERT, "jobs", &e);
+    json_decref(coll);
+    if (rc < 0) {
+        fprintf(stderr, "nadir: jobs: the results collection cannot be stored: %s\n", e.detail);
+        return -1;
+    }
+    collection_ready = true;
+    return 0;
+}
+
 static void publish(void *ctx, const nd_job_output *o) {
     nd_cat *cat = ctx;
     nd_error e = {0};
+    if (ensure_collection(cat) < 0) return;
     nd_ingest_ctx ic = {.collection = RESULTS};
     json_t *item = nd_cat_item_from_file(o->path, &ic, &e);
     if (!item) return; /* not georeferenced (CSV, JSON): served by the job, not catalogued */
@@ -57,15 +81,6 @@ void nd_processing_publish_init(nd_app *app, nd_jobs *jobs) {
     if (!cat || !jobs) return;
     free(base_url);
     base_url = nd_xstrdup(app->config->server.base_url);
-    json_t *coll = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:{s:[[f,f,f,f]]}, s:{s:[[n,n]]}}, s:[], s:s}", "type",
-                             "Collection", "stac_version", "1.0.0", "id", RESULTS, "title", "Processing results",
-                             "description", "Outputs of the jobs run on this server, with their provenance.",
-                             "license", "other", "extent", "spatial", "bbox", -180.0, -90.0, 180.0, 90.0, "temporal",
-                             "interval", "links", "nadir:origin", "jobs");
-    nd_error e = {0};
-    if (nd_cat_put_collection(cat, coll, ND_PUT_UPSERT, "jobs", &e) < 0)
-        fprintf(stderr, "nadir: jobs: the results collection cannot be stored: %s\n", e.detail);
-    else
-        nd_jobs_on_output(jobs, publish, cat);
-    json_decref(coll);
+    collection_ready = false;
+    nd_jobs_on_output(jobs, publish, cat);
 }
