@@ -24,7 +24,13 @@ static void sort_expr(nd_sql *q, const char *name) {
 /* Candidate rows from the R*Tree for a geometry's boxes, then the exact test with GEOS. For a rectangle
  * (the bbox parameter) an item whose box lies inside it matches without GEOS: the R*Tree rounds boxes
  * outwards, so inside there is inside for real. */
-static void spatial(nd_sql *w, const nd_geom *g, bool rectangle) {
+static void spatial(nd_sql *w, const nd_geom *g, bool rectangle, bool use_rtree) {
+    if (!use_rtree) { /* another index leads: the exact test on the rows it gives */
+        nd_buf_puts(&w->text, " AND ifnull(nd_spatial(1, i.geom, ");
+        nd_sql_add_blob(w, g->wkb, g->wkb_len);
+        nd_buf_puts(&w->text, "), 0)");
+        return;
+    }
     nd_buf_puts(&w->text, " AND i.rid IN (");
     for (int b = 0; b < g->nbox; b++) {
         const double *x = g->box[b];
@@ -157,6 +163,43 @@ static json_t *column_json(sqlite3_stmt *st, int col) {
     }
 }
 
+#define WIDE 0.25          /* a part of the catalogue above which an index costs more than a scan */
+#define COUNT_MAX 10000    /* numberMatched is counted up to this; above it is left out (it is optional) */
+
+/* The part of the globe a geometry's boxes cover. */
+static double area_fraction(const nd_geom *g) {
+    double a = 0;
+    for (int b = 0; b < g->nbox; b++) a += (g->box[b][2] - g->box[b][0]) * (g->box[b][3] - g->box[b][1]);
+    return a / 64800.0;
+}
+
+/* Earliest start and latest end in the catalogue (both from indexes). */
+static void time_extent(nd_cat *c, double out[2]) {
+    sqlite3 *db = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT min(start_dt) FROM items), (SELECT max(end_dt) FROM items)", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            out[0] = sqlite3_column_double(st, 0);
+            out[1] = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    nd_cat_release(c, db);
+}
+
+static double longest_duration(nd_cat *c) {
+    sqlite3 *db = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    double d = 0;
+    if (sqlite3_prepare_v2(db, "SELECT max(end_dt - start_dt) FROM items", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) d = sqlite3_column_double(st, 0);
+        sqlite3_finalize(st);
+    }
+    nd_cat_release(c, db);
+    return d + 1; /* a second of slack for rounding */
+}
+
 int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_error *e) {
     memset(out, 0, sizeof *out);
     out->matched = -1;
@@ -176,23 +219,41 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
     nd_buf_puts(&w.text, " FROM items i WHERE 1");
     if (s->ncollections) in_list(&w, "i.collection", s->collections, s->ncollections);
     if (s->nids) in_list(&w, "i.id", s->ids, s->nids);
-    if (s->has_datetime) {
-        nd_buf_puts(&w.text, " AND i.end_dt >= ");
-        nd_sql_add_real(&w, s->datetime[0]);
-        nd_buf_puts(&w.text, " AND i.start_dt <= ");
-        nd_sql_add_real(&w, s->datetime[1]);
-    }
     int rc = 0;
+    nd_geom bbox_geom;
     if (s->has_bbox) {
-        nd_geom g;
         char why[160];
-        if (nd_geom_from_bbox(a, s->bbox, &g, why, sizeof why)) {
+        if (nd_geom_from_bbox(a, s->bbox, &bbox_geom, why, sizeof why)) {
             rc = nd_fail(e, ND_E_INVALID_PARAM, "bbox", "Invalid bbox: %s", why);
             goto done;
         }
-        spatial(&w, &g, b_is_rect(s->bbox));
     }
-    if (s->intersects) spatial(&w, s->intersects, false);
+    const nd_geom *where = s->has_bbox ? &bbox_geom : s->intersects;
+    double tfrac = 1, sfrac = where ? area_fraction(where) : 1, extent[2] = {0, 0};
+    if (s->has_datetime) {
+        time_extent(c, extent);
+        double lo = s->datetime[0] > extent[0] ? s->datetime[0] : extent[0];
+        double hi = s->datetime[1] < extent[1] ? s->datetime[1] : extent[1];
+        tfrac = extent[1] > extent[0] ? (hi > lo ? (hi - lo) / (extent[1] - extent[0]) : 0) : 1;
+    }
+    /* Which index leads: the more selective of the R*Tree and the start_dt range, or none (a scan in rowid
+     * order, which needs no sort) when both would return a large part of the catalogue. */
+    enum { BY_RTREE, BY_TIME, BY_SCAN } lead = BY_SCAN;
+    if (where && sfrac <= WIDE && sfrac <= tfrac) lead = BY_RTREE;
+    else if (s->has_datetime && tfrac <= WIDE) lead = BY_TIME;
+    else if (where && sfrac <= WIDE) lead = BY_RTREE;
+    if (s->has_datetime) {
+        nd_buf_puts(&w.text, lead == BY_TIME ? " AND i.end_dt >= " : " AND +i.end_dt >= ");
+        nd_sql_add_real(&w, s->datetime[0]);
+        nd_buf_puts(&w.text, lead == BY_TIME ? " AND i.start_dt <= " : " AND +i.start_dt <= ");
+        nd_sql_add_real(&w, s->datetime[1]);
+        if (lead == BY_TIME && s->datetime[0] > ND_T_MIN) {
+            nd_buf_puts(&w.text, " AND i.start_dt >= ");
+            nd_sql_add_real(&w, s->datetime[0] - longest_duration(c));
+        }
+    }
+    if (s->has_bbox) spatial(&w, &bbox_geom, b_is_rect(s->bbox), lead == BY_RTREE);
+    if (s->intersects) spatial(&w, s->intersects, false, lead == BY_RTREE);
     if (s->filter) {
         filter_boxes(&w, s->filter);
         nd_buf_puts(&w.text, " AND (");
@@ -257,12 +318,17 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
     sqlite3_finalize(st);
     if (rc == 0 && s->count) {
         nd_sql cq = {.arena = a};
-        nd_buf_puts(&cq.text, "SELECT count(*)");
+        nd_buf_puts(&cq.text, "SELECT count(*) FROM (SELECT 1");
         nd_buf_append(&cq.text, w.text.data, where_len);
+        /* per-row geometry and filter tests make a count of the whole catalogue slow: those stop at COUNT_MAX;
+         * index-only conditions (time, ids, collections) are counted in full */
+        bool capped = s->has_bbox || s->intersects || s->filter;
+        if (capped) nd_buf_printf(&cq.text, " LIMIT %d", COUNT_MAX + 1);
+        nd_buf_puts(&cq.text, ")");
         cq.binds = w.binds;
         cq.nbinds = where_binds;
         if (sqlite3_prepare_v2(db, cq.text.data, -1, &st, NULL) == SQLITE_OK && nd_sql_bind(&cq, st) == 0 &&
-            sqlite3_step(st) == SQLITE_ROW)
+            sqlite3_step(st) == SQLITE_ROW && (sqlite3_column_int64(st, 0) <= COUNT_MAX || !capped))
             out->matched = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
         nd_buf_free(&cq.text);

@@ -42,6 +42,9 @@ static const char *const migrations[] = {
     /* 2: files ingested, so that re-ingest skips unchanged ones. */
     "CREATE TABLE files(path TEXT PRIMARY KEY, collection TEXT NOT NULL, item TEXT NOT NULL,"
     "  size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT);",
+    /* 3: the longest item duration in O(log n), so a datetime interval becomes a range of start_dt:
+     * start in [a - longest, b] and end >= a. */
+    "CREATE INDEX items_duration ON items((end_dt - start_dt));",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == ND_CAT_SCHEMA_VERSION, "one migration per version");
 
@@ -527,6 +530,8 @@ done:
     sqlite3_finalize(coll);
     sqlite3_finalize(del);
     exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, 0);
+    /* a large load changes what the planner should do: refresh its statistics from a sample */
+    if (rc == 0 && n >= 1000) exec(db, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002", NULL, 0);
     nd_cat_release(c, db);
     nd_arena_free(a);
     json_decref(seen);

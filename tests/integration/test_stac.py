@@ -739,7 +739,7 @@ datasets:
 """, name="first")
     try:
         ids = {c["id"] for c in requests.get(s.url + "/stac/collections").json()["collections"]}
-        assert ids == {"few", "dem"}
+        assert {"few", "dem"} <= ids  # (beside collections of other origins, e.g. job results)
         assert requests.get(s.url + "/stac/search", params={"collections": "few"}).json()["numberMatched"] == 3
     finally:
         assert s.stop() == 0
@@ -748,7 +748,7 @@ datasets:
     s = Server(str(tmp_path), base, name="second")
     try:
         ids = {c["id"] for c in requests.get(s.url + "/stac/collections").json()["collections"]}
-        assert ids == {"few"}
+        assert "few" in ids and "dem" not in ids
         got = {f["id"] for f in requests.get(s.url + "/stac/search", params={"collections": "few"}).json()["features"]}
         assert got == {os.path.basename(f)[:-3] for f in files[1:4]}
     finally:
