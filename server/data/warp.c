@@ -550,6 +550,17 @@ int nd_read_warped_bands(const nd_dataset *ds, const nd_variable *const *vars, i
                 if (!isnan(outs[k][i])) outs[k][i] = (float)((double)outs[k][i] * v->scale + v->offset);
     }
 out:
+    /* Big maps (up to 4096x4096) must not leave their buffers to every thread: only tile-sized ones stay. */
+    if (c->index_cap > 2u * 1024 * 1024) {
+        free(c->index);
+        c->index = NULL;
+        c->index_cap = 0;
+    }
+    if (c->window_cap > 4u * 1024 * 1024) {
+        free(c->window);
+        c->window = NULL;
+        c->window_cap = 0;
+    }
     if (op) GDALDestroyWarpOperation(op);
     if (wo) {
         wo->pTransformerArg = NULL;

@@ -183,6 +183,17 @@ float *wms_scratch(int slot, size_t n) {
     return s->buf[slot];
 }
 
+void wms_scratch_trim(void) {
+    pthread_once(&scratch_once, scratch_make);
+    scratch *s = pthread_getspecific(scratch_key);
+    for (int i = 0; s && i < 4; i++)
+        if (s->cap[i] > 1024 * 1024) { /* larger than a 1024x1024 map: given back */
+            free(s->buf[i]);
+            s->buf[i] = NULL;
+            s->cap[i] = 0;
+        }
+}
+
 /* ---- Parameters ---- */
 
 static bool is_v111(const nd_req *rq) { return rq->version && strcmp(rq->version, "1.1.1") == 0; }

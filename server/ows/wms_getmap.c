@@ -188,6 +188,7 @@ int wms_getmap(nd_req *rq, nd_resp *rs) {
     if (rc == 0 && f == FMT_UNKNOWN)
         rc = nd_fail(&rq->err, ND_E_INVALID_FORMAT, "format", "FORMAT is not one of the GetMap formats");
     if (rc == 0) rc = render(rq, rs, &m, f);
+    wms_scratch_trim();
     if (rc < 0 && mode != EXC_XML && image_exception(rq, rs, mode, f) == 0) return 0;
     if (rc < 0) return rc;
     rs->cache_seconds = 60;
@@ -225,6 +226,7 @@ int nd_wms_render(nd_req *rq, const nd_map_query *q, nd_resp *rs) {
     m.time = q->time;
     m.elevation = q->elevation;
     int rc = render(rq, rs, &m, f);
+    wms_scratch_trim();
     if (rc == 0) rs->cache_seconds = 60;
     return rc;
 }

@@ -73,6 +73,8 @@ int wms_resolve_dims(nd_req *rq, const wms_layer *l, const char *time, const cha
 int wms_time_range(nd_req *rq, const nd_dataset *ds, const char *value, size_t max, size_t *first, size_t *last);
 /* A per-thread scratch buffer reused between requests (slot 0..3). */
 float *wms_scratch(int slot, size_t nfloats);
+/* Frees the scratch buffers of maps larger than 1024x1024, once the response no longer needs them. */
+void wms_scratch_trim(void);
 
 int wms_getcapabilities(nd_req *rq, nd_resp *rs);
 int wms_getmap(nd_req *rq, nd_resp *rs);

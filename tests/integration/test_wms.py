@@ -542,3 +542,12 @@ def test_conformance_script(wms):
                        timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert " 0 failed" in r.stdout
+
+
+def test_max_size_map(wms):
+    r = getmap(wms, LAYERS="sst/sst", CRS="CRS:84", BBOX="-20,40,30,66", WIDTH=4096, HEIGHT=4096)
+    assert r.status_code == 200
+    assert decode(r.content).shape[:2] == (4096, 4096)
+    # the next small map still works (per-thread buffers were given back, not reused wrongly)
+    small = getmap(wms, LAYERS="sst/sst", CRS="CRS:84", BBOX="-20,40,30,66", WIDTH=100, HEIGHT=52, FORMAT="image/tiff")
+    assert np.isfinite(tiff(small.content)[0]).any()
