@@ -18,7 +18,7 @@
 
 void nd_lu_samples_free(nd_lu_samples *s) {
     for (int c = 0; c < s->nclasses; c++) free(s->names[c]);
-    free(s->poly), free(s->feat_class), free(s->names);
+    free(s->poly), free(s->feat_class), free(s->names), free(s->point_pix), free(s->point_feat);
     memset(s, 0, sizeof *s);
 }
 
@@ -117,6 +117,8 @@ int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_gr
     OGRGeometryH *areal = malloc(((size_t)n + 1) * sizeof *areal);
     double *burn = malloc(((size_t)n + 1) * sizeof *burn);
     int na = 0, band = 1;
+    s->point_pix = malloc(((size_t)n + 1) * sizeof *s->point_pix);
+    s->point_feat = malloc(((size_t)n + 1) * sizeof *s->point_feat);
     for (int k = 0; k < n; k++) {
         if (!geoms[k]) continue;
         OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(geoms[k]));
@@ -125,7 +127,10 @@ int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_gr
             double det = g->gt[1] * g->gt[5] - g->gt[2] * g->gt[4];
             double dx = px - g->gt[0], dy = py - g->gt[3];
             double col = (g->gt[5] * dx - g->gt[2] * dy) / det, row = (-g->gt[4] * dx + g->gt[1] * dy) / det;
-            if (col >= 0 && row >= 0 && col < g->width && row < g->height) s->poly[(size_t)row * g->width + (size_t)col] = -2 - k;
+            if (col >= 0 && row >= 0 && col < g->width && row < g->height) {
+                s->point_pix[s->npoints] = (size_t)row * (size_t)g->width + (size_t)col;
+                s->point_feat[s->npoints++] = k;
+            }
         } else {
             areal[na] = geoms[k], burn[na++] = k + 1;
         }
@@ -136,10 +141,8 @@ int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_gr
     if (rc == 0 && GDALRasterIO(GDALGetRasterBand(mem, 1), GF_Read, 0, 0, g->width, g->height, buf, g->width, g->height,
                                 GDT_Int32, 0, 0) != CE_None)
         rc = nd_fail(err, ND_E_INTERNAL, "", "the samples could not be rasterised");
-    for (size_t i = 0; rc == 0 && i < npix; i++) {
-        if (s->poly[i] <= -2) s->poly[i] = -2 - s->poly[i]; /* a point wins over polygons under it */
-        else if (buf[i] > 0) s->poly[i] = buf[i] - 1;
-    }
+    for (size_t i = 0; rc == 0 && i < npix; i++)
+        if (buf[i] > 0) s->poly[i] = buf[i] - 1;
     free(buf), free(areal), free(burn);
     GDALClose(mem);
 done:

@@ -17,6 +17,9 @@ typedef struct nd_lu_samples {
     char **names;
     int nclasses;
     size_t skipped;       /* features without a usable geometry or class */
+    size_t npoints;       /* point samples: the pixel each falls in and its feature */
+    size_t *point_pix;
+    int *point_feat;
 } nd_lu_samples;
 
 int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_grid *grid, nd_lu_samples *s,

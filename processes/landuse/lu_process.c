@@ -198,6 +198,10 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     if (rc == 0) {
         obj_poly = malloc((size_t)nseg * sizeof *obj_poly), obj_class = malloc((size_t)nseg * sizeof *obj_class);
         nd_lu_label_objects(labels, nseg, smp.poly, npix, smp.feat_class, obj_poly, obj_class);
+        for (size_t k = 0; k < smp.npoints; k++) { /* a point labels the object it falls in */
+            int o = labels[smp.point_pix[k]];
+            if (smp.feat_class[smp.point_feat[k]] >= 0) obj_poly[o] = smp.point_feat[k], obj_class[o] = smp.feat_class[smp.point_feat[k]];
+        }
         long *per = calloc((size_t)smp.nclasses, sizeof *per);
         for (int o = 0; o < nseg; o++)
             if (obj_class[o] >= 0) per[obj_class[o]]++;

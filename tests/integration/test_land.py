@@ -506,3 +506,20 @@ def test_outputs_found_in_stac(srv, territory, sm_job):
     href = item["assets"]["data"]["href"].replace("localhost", "127.0.0.1")
     got = requests.get(href)
     assert got.status_code == 200 and got.content[:4] in (b"II*\x00", b"MM\x00*")
+
+
+def test_land_use_point_samples(lsrv, scene):
+    """Points label the object they fall in: one labelled object per point, split by point."""
+    pts = []
+    for f in scene["samples"]["features"]:
+        ring = f["geometry"]["coordinates"][0]
+        lon = sum(c[0] for c in ring[:4]) / 4
+        lat = sum(c[1] for c in ring[:4]) / 4
+        pts.append({"type": "Feature", "properties": f["properties"], "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+    job, st, _ = run_async(lsrv, "land-use", lu_inputs(scene, samples={"value": {"type": "FeatureCollection",
+                                                                                   "features": pts}}))
+    assert st["status"] == "successful", st
+    m = requests.get(f"{lsrv.url}/jobs/{job}/results").json()["metrics"]
+    m = m.get("value", m)
+    assert m["training_objects"] + m["validation_objects"] == len(pts)
+    assert m["validation_objects"] >= 12 and m["overall_accuracy"] >= 0.9
