@@ -8,8 +8,10 @@
 #include <strings.h>
 
 #include "builtin/builtin.h"
+#include "divand/divand_process.h"
 #include "nadir/process.h"
 #include "pca/pca_process.h"
+#include "plume/plume_process.h"
 #include "landuse/landuse.h"
 #include "soilmoisture/soilmoisture.h"
 
@@ -20,9 +22,11 @@ static const nd_process *const registry[] = {
     &nd_process_sleep,
     &nd_process_statistics,
     &nd_process_pca_screening,
+    &nd_process_plume_detection,
     &nd_process_subset,
     &nd_process_soilmoisture,
     &nd_process_landuse,
+    &nd_process_divand,
 };
 
 size_t nd_process_count(void) { return sizeof registry / sizeof registry[0]; }

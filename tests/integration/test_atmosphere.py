@@ -49,6 +49,59 @@ def write_spectra(path, seed=1, rate=0.01, noise_var=True, all_nan=False):
     return events.reshape(NSCAN, NPIX)
 
 
+PLUME_SOURCES = [(50, 50, 15), (150, 50, 9), (250, 50, 22.5), (100, 137, 12), (200, 137, 30), (150, 224, 18)]
+PNX, PNY, PSTEP, PLON0, PLAT1, PDAYS = 300, 260, 0.01, 5.0, 47.6, 5
+
+
+def write_plumes(path, seed=7, wind=True):
+    """Daily NO2-like maps: background with gradients, steady Gaussian plumes of known rates advected by a
+    uniform wind that turns 60 degrees a day, noise 1e-4 mol m-2, 10% cloud gaps as qa_value 0.2."""
+    rng = np.random.default_rng(seed)
+    latc = PLAT1 - PSTEP * PNY / 2
+    dx = 6371008.8 * np.cos(np.radians(latc)) * np.radians(PSTEP)
+    dy = 6371008.8 * np.radians(PSTEP)
+    rows, cols = np.mgrid[0:PNY, 0:PNX].astype(float)
+    no2 = np.empty((PDAYS, PNY, PNX), "f4")
+    qa = np.ones_like(no2)
+    u = np.empty_like(no2)
+    v = np.empty_like(no2)
+    for d in range(PDAYS):
+        ang, sp = np.radians(30 + 60 * d), 4 + d % 3
+        wx, wy = np.cos(ang), np.sin(ang)  # wy towards increasing rows (southward)
+        col = 0.03 + 2e-6 * cols - 1e-6 * rows
+        for c0, r0, q in PLUME_SOURCES:
+            px, py = (cols - c0) * dx, (rows - r0) * dy
+            a, c = px * wx + py * wy, -px * wy + py * wx
+            sg = 600 + 0.06 * np.maximum(a, 0)
+            col += np.where(a >= 0, q / (sp * np.sqrt(2 * np.pi) * sg) * np.exp(-0.5 * c * c / sg ** 2), 0)
+        no2[d] = col + rng.normal(0, 1e-4, col.shape)
+        clouds = np.zeros((PNY, PNX), bool)
+        while clouds.mean() < 0.1:
+            cx, cy, rad = rng.random() * PNX, rng.random() * PNY, 3 + 9 * rng.random()
+            clouds |= np.hypot(cols - cx, rows - cy) <= rad
+        qa[d][clouds] = 0.2
+        u[d], v[d] = sp * wx, -sp * wy
+    if not wind:
+        u[:], v[:] = np.nan, np.nan
+    with Dataset(path, "w") as nc:
+        nc.createDimension("time", PDAYS)
+        nc.createDimension("lat", PNY)
+        nc.createDimension("lon", PNX)
+        t = nc.createVariable("time", "f8", ("time",))
+        t.units, t.calendar, t.standard_name = "days since 2025-06-01 13:30:00", "standard", "time"
+        t[:] = np.arange(PDAYS)
+        la = nc.createVariable("lat", "f8", ("lat",))
+        la.units, la.standard_name = "degrees_north", "latitude"
+        la[:] = PLAT1 - (np.arange(PNY) + 0.5) * PSTEP
+        lo = nc.createVariable("lon", "f8", ("lon",))
+        lo.units, lo.standard_name = "degrees_east", "longitude"
+        lo[:] = PLON0 + (np.arange(PNX) + 0.5) * PSTEP
+        for name, arr, units in (("no2", no2, "mol m-2"), ("qa_value", qa, "1"), ("u", u, "m s-1"), ("v", v, "m s-1")):
+            var = nc.createVariable(name, "f4", ("time", "lat", "lon"))
+            var.units = units
+            var[:] = arr
+
+
 @pytest.fixture(scope="module")
 def atm(demo_dir, tmp_path_factory):
     """A server whose catalogue holds the spectra files in collection l1b (as `nadir ingest` puts them)."""
@@ -59,7 +112,11 @@ def atm(demo_dir, tmp_path_factory):
     write_spectra(files[2], seed=3, all_nan=True)
     var = work / "var"
     var.mkdir()
+    write_plumes(str(work / "no2.nc"))
+    write_plumes(str(work / "no2_nowind.nc"), wind=False)
     text = server_config(demo_dir, data_dir=str(var))
+    for name in ("no2", "no2_nowind"):
+        text += f"  - id: {name}\n    title: synthetic NO2 {name}\n    source: {work}/{name}.nc\n"
     text += f"catalog:\n  database: {var}/catalog.db\njobs:\n  workers: 2\n  timeout_s: 120\n"
     subprocess.run([NADIR, "ingest", "--database", str(var / "catalog.db"), "--collection", "l1b", "--quiet", *files],
                    check=True, capture_output=True, timeout=120)
@@ -177,3 +234,76 @@ def test_pca_refused_before_a_job(atm):
         r = requests.post(f"{atm.url}/processes/pca-screening/execution", json={"inputs": inputs},
                           headers={"Prefer": "respond-async"})
         assert r.status_code == 400, (inputs, r.text)
+
+
+# ---------------------------------------------------------------- plume-detection
+
+PLUME_IN = {"dataset": "no2", "variable": "no2", "qa_variable": "qa_value"}
+
+
+def test_plume_detection_finds_the_sources(atm, tmp_path):
+    job, st, seen = run_async(atm, "plume-detection", PLUME_IN, timeout=120)
+    assert st["status"] == "successful", st
+    assert max(seen) == 100
+    res = requests.get(f"{atm.url}/jobs/{job}/results").json()
+    summary = res["summary"]["value"]
+    assert summary["time_steps"] == PDAYS and summary["width"] == PNX and summary["height"] == PNY
+    r = requests.get(f"{atm.url}/jobs/{job}/results/sources")
+    assert r.status_code == 200
+    found = r.json()["features"]
+    csv = requests.get(f"{atm.url}/jobs/{job}/results/sources_csv").text.splitlines()
+    assert csv[0].startswith("source,lon,lat,emission") and len(csv) == len(found) + 1
+    errors, matched = [], 0
+    for c0, r0, q in PLUME_SOURCES:
+        lon, lat = PLON0 + (c0 + 0.5) * PSTEP, PLAT1 - (r0 + 0.5) * PSTEP
+        near = [f for f in found if f["properties"]["detections"] >= 2 and
+                np.hypot(f["geometry"]["coordinates"][0] - lon, f["geometry"]["coordinates"][1] - lat) <= 2 * PSTEP]
+        if near:
+            matched += 1
+            errors.append(abs(near[0]["properties"]["emission"] / q - 1))
+    # persistent sources: recall and precision, emissions within 25% (median)
+    assert matched >= 0.9 * len(PLUME_SOURCES), (matched, found)
+    persistent = [f for f in found if f["properties"]["detections"] >= 2]
+    assert matched >= 0.9 * len(persistent)
+    assert np.median(errors) <= 0.25, errors
+    with Dataset(fetch(atm, job, "maps", str(tmp_path / "maps.nc"))) as nc:
+        flag = nc["flag"][:]
+        assert flag.shape == (PDAYS, PNY, PNX)
+        assert nc["lat"][0] == pytest.approx(PLAT1 - PSTEP / 2) and nc["lon"][0] == pytest.approx(PLON0 + PSTEP / 2)
+        # a source pixel lies on or next to each detected source, and each plume is flagged
+        assert (flag == 2).sum() >= matched
+        assert ((flag == 1).sum(axis=(1, 2)) > 500).all()
+        dist = nc["distance"][:]
+        assert np.nanmax(dist[flag == 2]) < 1.0
+    png = requests.get(f"{atm.url}/jobs/{job}/results/quicklook")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    item = res["item"]["value"]
+    assert item["type"] == "Feature" and item["properties"]["plume:sources"] == len(found)
+
+
+def test_plume_region_and_period(atm):
+    # two days over the northern row of sources only
+    job, st, _ = run_async(atm, "plume-detection", dict(PLUME_IN, bbox=[5.0, 46.8, 8.0, 47.6],
+                                                        start="2025-06-02", end="2025-06-03"), timeout=120)
+    assert st["status"] == "successful", st
+    summary = requests.get(f"{atm.url}/jobs/{job}/results").json()["summary"]["value"]
+    assert summary["time_steps"] == 2 and summary["height"] == 80
+
+
+@pytest.mark.parametrize("inputs", [
+    dict(PLUME_IN, variable="co"),
+    dict(PLUME_IN, u_variable="wind_east"),
+    dict(PLUME_IN, bbox=[100, 10, 101, 11]),
+    dict(PLUME_IN, start="2030-01-01"),
+    dict(PLUME_IN, start="yesterday"),
+])
+def test_plume_refused_before_a_job(atm, inputs):
+    r = requests.post(f"{atm.url}/processes/plume-detection/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 400, r.text
+
+
+def test_plume_without_wind_fails_clearly(atm):
+    job, st, _ = run_async(atm, "plume-detection", dict(PLUME_IN, dataset="no2_nowind"), timeout=120)
+    assert st["status"] == "failed"
+    assert "wind is missing" in st.get("message", ""), st
