@@ -183,20 +183,58 @@ static char **format_args(const nd_subset *s, char **a) {
     return a;
 }
 
+/* When every band comes from one file (a GeoTIFF, one step of a NetCDF variable), the copy reads it directly
+ * with -b: no VRT in between. Returns the file's GDAL name with the -b arguments added to *a, or NULL. */
+static char *direct_source(const nd_subset *s, char ***a) {
+    char *first = NULL;
+    char **bands = NULL;
+    for (size_t i = 0; i < s->nvars; i++) {
+        size_t nt, nz;
+        nd_subset_steps(s, s->vars[i], &nt, &nz);
+        for (size_t t = 0; t < nt; t++)
+            for (size_t z = 0; z < nz; z++) {
+                int band;
+                char *name = source_of(s, s->vars[i], s->t0 + t, s->z0 + z, &band);
+                if (!name || (first && strcmp(name, first) != 0)) {
+                    free(name);
+                    free(first);
+                    CSLDestroy(bands);
+                    return NULL;
+                }
+                if (!first) first = name;
+                else free(name);
+                bands = addf(add(bands, "-b"), "%.0f", band);
+            }
+    }
+    for (char **b = bands; b && *b; b++) *a = add(*a, *b);
+    CSLDestroy(bands);
+    return first;
+}
+
 int nd_subset_write_gdal(nd_subset *s, const nd_subset_plan *p, const char *path, nd_error *err) {
     nd_gdal_init();
     CPLPushErrorHandler(CPLQuietErrorHandler);
     /* No .aux.xml side file next to the output: it would outlive the response. */
     CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO");
-    char *vrt = build_vrt(s, p, err);
+    char **a = format_args(s, NULL);
+    char *vrt = NULL, *direct = p->warp ? NULL : direct_source(s, &a);
     int rc = 0;
-    GDALDatasetH src = vrt ? GDALOpenEx(vrt, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL) : NULL;
+    GDALDatasetH src = NULL;
+    if (direct) {
+        src = GDALOpenEx(direct, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+        /* CF files without grid_mapping: the dataset knows them as WGS 84 longitude/latitude */
+        if (src && !GDALGetSpatialRef(src)) a = add(add(a, "-a_srs"), s->ds->crs_wkt);
+        a = add(add(a, "-ot"), GDALGetDataTypeName((GDALDataType)p->gdal_type));
+    } else {
+        vrt = build_vrt(s, p, err);
+        src = vrt ? GDALOpenEx(vrt, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL) : NULL;
+    }
     if (!src) {
+        CSLDestroy(a);
         rc = err->code ? -(int)err->code : nd_fail(err, ND_E_INTERNAL, "", "The coverage cannot be assembled");
         goto out;
     }
     CPLErrorReset();
-    char **a = format_args(s, NULL);
     GDALDatasetH dst = NULL;
     int usage = 0;
     if (p->warp) {
@@ -233,6 +271,7 @@ int nd_subset_write_gdal(nd_subset *s, const nd_subset_plan *p, const char *path
 out:
     if (src) GDALClose(src);
     free(vrt);
+    free(direct);
     CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", NULL);
     CPLPopErrorHandler();
     return rc;
