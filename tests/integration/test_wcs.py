@@ -735,3 +735,35 @@ def test_per_variable_coverage(wcs, tmp_path):
                    bandList=[4, 2])
     same_raster(got, ref)
     assert exception(cov(wcs, COVERAGEID="s2_demo.B99"))[0] == "NoSuchCoverage"
+
+
+def test_concurrent_requests(wcs):
+    """GeoTIFF (GDAL's netCDF driver) and NetCDF (netCDF-C) answers in parallel threads stay right."""
+    import concurrent.futures as cf
+    import io
+    from netCDF4 import Dataset
+
+    def one(i):
+        day = 1 + i % 7
+        fmt = "application/netcdf" if i % 2 else "image/tiff"
+        r = cov(wcs, "Lat(45,50)", "Long(-10,0)", f'time("2025-01-{day:02d}")', COVERAGEID="sst", FORMAT=fmt)
+        assert r.status_code == 200, r.text[:300]
+        if i % 2:
+            with Dataset("mem.nc", memory=r.content) as nc:
+                nc.set_auto_maskandscale(False)
+                a = np.array(nc["sst"][0])
+                return day, a[::-1] if nc["lat"][0] < nc["lat"][-1] else a  # stored south-up: north-up it
+        path = f"/vsimem/c{i}.tif"
+        gdal.FileFromMemBuffer(path, r.content)
+        a = gdal.Open(path).ReadAsArray()
+        gdal.Unlink(path)
+        return day, a
+
+    with cf.ThreadPoolExecutor(6) as ex:
+        results = list(ex.map(one, range(24)))
+    for day, a in results:
+        ref = gdal.Open(f'NETCDF:"{wcs.demo}/sst/sst_202501{day:02d}.nc":sst')
+        full = ref.ReadAsArray()
+        # lat 50..45 are rows 64..83 of the north-up grid (66N - 0.25 j), lon -10..0 columns 40..79
+        np.testing.assert_array_equal(a, full[64:84, 40:80])
+    assert no_files_left(wcs)
