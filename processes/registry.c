@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "builtin/builtin.h"
+#include "divand/divand_process.h"
 #include "nadir/process.h"
 #include "pca/pca_process.h"
 #include "plume/plume_process.h"
@@ -25,6 +26,7 @@ static const nd_process *const registry[] = {
     &nd_process_subset,
     &nd_process_soilmoisture,
     &nd_process_landuse,
+    &nd_process_divand,
 };
 
 size_t nd_process_count(void) { return sizeof registry / sizeof registry[0]; }

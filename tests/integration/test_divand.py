@@ -1,0 +1,206 @@
+"""DIVAnd through OGC API - Processes (async, progress, results) and OWSLib's WPS 1.0.0 client: the
+analysis of the synthetic cruises against the known truth, ODV input with malformed lines reported by
+number, and bad input refused with a clear message."""
+import json
+import math
+import time
+
+import netCDF4
+import numpy as np
+import pytest
+import requests
+from owslib.wps import WebProcessingService
+
+from conftest import Server, server_config
+
+
+# The synthetic ocean of processes/divand/divand_truth.c, written again here as the test's truth.
+def land(lon, lat):
+    def ell(lon0, lat0, a, b):
+        return ((lon - lon0) / a) ** 2 + ((lat - lat0) / b) ** 2 < 1
+    return ((lon > -1.5 and lat < 48) or (lon > -4.8 and 47.5 < lat < 48.8) or (lon > 2 and lat < 51)
+            or (lon > 4.5 and lat < 53.3) or (8.5 < lon < 10.5 and lat < 57.5) or (lon > 10.5 and lat < 54.2)
+            or (lon > 21 and lat < 57.3) or (lon > 23.5 and lat < 59.4) or (5 < lon < 12.3 and lat > 58)
+            or (12.8 < lon < 16.3 and 55.4 < lat < 63) or (12.3 < lon < 17.8 and lat > 58.5)
+            or (11 < lon < 21 and lat > 63.3) or (lon > 21.6 and lat > 60.2) or ell(-2.3, 54.5, 3.0, 4.6)
+            or ell(-7.9, 53.4, 2.1, 1.9) or ell(-18.8, 65.0, 4.6, 1.5))
+
+
+def truth(lon, lat, depth, days):
+    doy = math.fmod(days, 365.25)
+    base = 15.5 - 0.4 * (lat - 45) + 1.5 * math.sin(lon * math.pi / 12) * math.cos(lat * math.pi / 9)
+    baltic = -1.5 / (1 + math.exp(-(lon - 12) / 1.2))
+    season = 4 * math.cos(2 * math.pi * (doy - 220) / 365.25) * math.exp(-depth / 40)
+    return base + baltic + season - 3 * (1 - math.exp(-depth / 150))
+
+
+@pytest.fixture(scope="module")
+def srv(demo_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("divand")
+    text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
+    text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
+    s = Server(str(work), text)
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"nadir exited with {rc}\n{s.read_log()[-4000:]}"
+
+
+def run_async(s, inputs, timeout=240):
+    r = requests.post(f"{s.url}/processes/divand/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 201, r.text
+    job = r.json()["jobID"]
+    deadline, seen = time.time() + timeout, set()
+    while time.time() < deadline:
+        st = requests.get(f"{s.url}/jobs/{job}").json()
+        seen.add(st.get("progress"))
+        if st["status"] in ("successful", "failed", "dismissed"):
+            return job, st, seen
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} did not finish: {st}")
+
+
+BOX = {"bbox": [-20, 45, 30, 66], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+
+
+def test_divand_described(srv):
+    d = requests.get(f"{srv.url}/processes/divand").json()
+    for k in ("observations", "bbox", "resolution", "depths", "length_horizontal", "epsilon2", "mask", "background",
+              "error", "solver", "device"):
+        assert k in d["inputs"], k
+    assert set(d["outputs"]) == {"analysis", "report"}
+
+
+@pytest.fixture(scope="module")
+def demo_job(srv):
+    inputs = {"source": "demo", "bbox": BOX, "resolution": 0.5, "depths": "0,50", "climatology": "monthly",
+              "length_horizontal": 600, "length_vertical": 50, "epsilon2": 0.05, "background": "trend",
+              "error": "cpme"}
+    job, st, seen = run_async(srv, inputs)
+    assert st["status"] == "successful", st
+    return job, seen
+
+
+def test_divand_demo_against_truth(srv, demo_job, tmp_path):
+    job, seen = demo_job
+    assert len({p for p in seen if p is not None}) >= 2  # progress was reported along the way
+    res = requests.get(f"{srv.url}/jobs/{job}/results").json()
+    rep = res["report"]["value"] if "value" in res["report"] else res["report"]
+    if isinstance(rep, str):
+        rep = json.loads(rep)
+    assert rep["used"] > 5000 and rep["used"] + rep["dropped"] == rep["observations"]
+    assert rep["malformed"] == 0
+    out = tmp_path / "divand.nc"
+    r = requests.get(f"{srv.url}/jobs/{job}/results/analysis")
+    assert r.status_code == 200 and r.content[:4] == b"\x89HDF"
+    out.write_bytes(r.content)
+    with netCDF4.Dataset(out) as nc:
+        v = nc["temperature"]
+        assert v.dimensions == ("time", "depth", "lat", "lon")
+        assert v.shape == (12, 2, 43, 101)
+        assert nc["lat"].units == "degrees_north" and nc["depth"].positive == "down"
+        assert nc.Conventions == "CF-1.8" and nc.epsilon2 == pytest.approx(0.05)
+        lon, lat, tm = nc["lon"][:], nc["lat"][:], nc["time"][:]
+        f = v[:].filled(np.nan)
+        e = nc["temperature_relerr"][:].filled(np.nan)
+        m = nc["temperature_masked"][:].filled(np.nan)
+    # Land is empty; the masked field is the field where the error is small, empty elsewhere.
+    j, i = int(round((47 - 45) / 0.5)), int(round((2.5 + 20) / 0.5))
+    assert np.isnan(f[6, 0, j, i])
+    ok = np.isfinite(f)
+    assert np.all(np.isnan(m[ok & (e > 0.5)])) and np.allclose(m[ok & (e <= 0.5)], f[ok & (e <= 0.5)])
+    # July, surface, where the error field says the analysis is informed: against the truth.
+    errs = []
+    for jj in range(len(lat)):
+        for ii in range(len(lon)):
+            if np.isfinite(f[6, 0, jj, ii]) and e[6, 0, jj, ii] < 0.3:
+                errs.append(f[6, 0, jj, ii] - truth(float(lon[ii]), float(lat[jj]), 0, float(tm[6])))
+    errs = np.array(errs)
+    rmse = float(np.sqrt(np.mean(errs ** 2)))
+    print(f"July surface: {len(errs)} informed points, RMSE {rmse:.3f} degC")
+    assert len(errs) > 300 and rmse < 1.0
+
+
+ODV = ("//SDN_parameter_mapping\n"
+       "//<subject>SDN:LOCAL:TEMP</subject><object>SDN:P01::TEMPPR01</object><units>SDN:P06::UPAA</units>\n"
+       "Cruise\tStation\tType\tyyyy-mm-ddThh:mm:ss.sss\tLongitude [degrees_east]\tLatitude [degrees_north]\t"
+       "LOCAL_CDI_ID\tEDMO_code\tBot. Depth [m]\tDepth [m]\tQV:SEADATANET\tTEMP [degC]\tQV:SEADATANET\n")
+
+
+def odv_rows():
+    rows, n = [], 0
+    for k in range(40):
+        lon, lat = -15 + 0.5 * k, 50 + 0.2 * k
+        if land(lon, lat):
+            continue
+        n += 1
+        rows.append(f"c\t{k}\tB\t2020-07-15T00:00:00.000\t{lon}\t{lat}\tx\t1\t3000\t0\t1\t"
+                    f"{truth(lon, lat, 0, 18458):.4f}\t1")
+    return rows, n
+
+
+def test_divand_odv_inline_with_malformed_lines(srv):
+    rows, n = odv_rows()
+    rows.insert(3, "c\t99\tB\t2020-07-15T00:00:00.000\tnowhere\t50\tx\t1\t3000\t0\t1\t12\t1")  # line 7
+    rows.insert(6, "c\t98\tB\t2020-07-15T00:00:00.000\t-14\t50\tx\t1\t3000\t0\t1\tNaN?\t1")     # line 10
+    text = ODV + "\n".join(rows) + "\n"
+    inputs = {"observations": {"value": text, "mediaType": "text/plain"}, "bbox": {"bbox": [-20, 45, 5, 60]},
+              "resolution": 0.5, "length_horizontal": 300, "epsilon2": 0.1, "error": "exact"}
+    job, st, _ = run_async(srv, inputs)
+    assert st["status"] == "successful", st
+    res = requests.get(f"{srv.url}/jobs/{job}/results").json()
+    rep = res["report"]["value"] if "value" in res["report"] else res["report"]
+    if isinstance(rep, str):
+        rep = json.loads(rep)
+    assert rep["observations"] == n and rep["malformed"] == 2
+    assert rep["malformed_lines"][0].startswith("line 7: longitude")
+    assert rep["malformed_lines"][1].startswith("line 10: value")
+    assert rep["error"] == "exact" and rep["parameter"] == "TEMP [degC]"
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    ({"epsilon2": 0}, "epsilon2"),
+    ({"length_horizontal": 0}, "correlation length"),
+    ({"resolution": 0.002}, "more than"),
+    ({"depths": "10,5"}, "increasing"),
+    ({"device": "cuda"}, "CUDA"),
+])
+def test_divand_refused_before_job(srv, kw, fragment):
+    inputs = {"source": "demo", "bbox": BOX, **kw}
+    r = requests.post(f"{srv.url}/processes/divand/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 400 and fragment in r.text, r.text
+
+
+def test_divand_no_observation_in_domain(srv):
+    rows, _ = odv_rows()
+    inputs = {"observations": {"value": ODV + "\n".join(rows) + "\n", "mediaType": "text/plain"},
+              "bbox": {"bbox": [20, 60, 25, 65]}, "resolution": 0.5}
+    job, st, _ = run_async(srv, inputs, timeout=60)
+    assert st["status"] == "failed" and "no observation in the domain" in st.get("message", ""), st
+
+
+def test_divand_owslib_wps10(srv, tmp_path):
+    wps = WebProcessingService(f"{srv.url}/wps", version="1.0.0")
+    assert "divand" in [p.identifier for p in wps.processes]
+    rows, n = odv_rows()
+    csv = "longitude,latitude,depth,time,temperature\n" + "\n".join(
+        ",".join(r.split("\t")[i] for i in (4, 5, 9, 3, 11)) for r in rows) + "\n"
+    from owslib.wps import ComplexDataInput
+    ex = wps.execute("divand", [("observations", ComplexDataInput(csv, mimeType="text/csv")),
+                                ("bbox", "-20,45,5,60"), ("resolution", "0.5"), ("length_horizontal", "300")],
+                     output=[("analysis", True)])
+    deadline = time.time() + 120
+    while not ex.isComplete() and time.time() < deadline:
+        ex.checkStatus(sleepSecs=0.3)
+    assert ex.isSucceeded(), ex.errors
+    out = tmp_path / "wps.nc"
+    ex.getOutput(str(out))
+    with netCDF4.Dataset(out) as nc:
+        f = nc["temperature"][0, 0].filled(np.nan)
+        lon, lat = nc["lon"][:], nc["lat"][:]
+    # At an observed station the analysis is near the observation.
+    k = 10
+    lo, la = -15 + 0.5 * k, 50 + 0.2 * k
+    ii, jj = int(round((lo + 20) / 0.5)), int(round((la - 45) / 0.5))
+    assert abs(f[jj, ii] - truth(float(lon[ii]), float(lat[jj]), 0, 18458)) < 0.5
