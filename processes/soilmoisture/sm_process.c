@@ -4,6 +4,7 @@
 #include <gdal.h>
 #include <gdal_alg.h>
 #include <math.h>
+#include <stdbool.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <stdio.h>
@@ -34,8 +35,12 @@ static const nd_io inputs[] = {
      .type = ND_IO_DATASET, .min_occurs = 1, .max_occurs = 1},
     {.id = "incidence", .title = "Incidence angle (degrees)", .description = "Dataset of the local incidence angle.",
      .type = ND_IO_DATASET, .min_occurs = 1, .max_occurs = 1},
-    {.id = "ndvi", .title = "Sentinel-2 NDVI", .description = "Dataset of NDVI in [-1, 1], reprojected onto the sigma0 grid.",
-     .type = ND_IO_DATASET, .min_occurs = 1, .max_occurs = 1},
+    {.id = "ndvi", .title = "Sentinel-2 NDVI", .description = "Dataset of NDVI in [-1, 1], reprojected onto the sigma0 grid (or give red and nir).",
+     .type = ND_IO_DATASET, .max_occurs = 1},
+    {.id = "red", .title = "Sentinel-2 red (B4)", .description = "Dataset of red reflectance: with nir, NDVI is computed per pixel when ndvi is not given.",
+     .type = ND_IO_DATASET, .max_occurs = 1},
+    {.id = "nir", .title = "Sentinel-2 NIR (B8)", .description = "Dataset of near-infrared reflectance, with red.",
+     .type = ND_IO_DATASET, .max_occurs = 1},
     {.id = "parcels", .title = "Agricultural parcels", .description = "GeoJSON (or any OGR-readable text) polygons with an id and a crop class.",
      .type = ND_IO_COMPLEX, .formats = vector_fmt, .max_bytes = 16u << 20, .min_occurs = 1, .max_occurs = 1},
     {.id = "id_field", .title = "Parcel id field", .description = "The attribute naming each parcel in the outputs (default: the feature number).", .type = ND_IO_STRING, .def = "id", .max_bytes = 64, .max_occurs = 1},
@@ -61,7 +66,7 @@ static const nd_io outputs[] = {
 typedef struct job {
     nd_kernel_env *env;
     nd_error *err;
-    nd_dataset *ds[3];          /* sigma0, incidence, ndvi */
+    nd_dataset *ds[4];          /* sigma0, incidence, ndvi (or red), nir (when from red and NIR) */
     nd_grid grid;
     char *crs_wkt;
     nd_sm_vector vec;
@@ -70,7 +75,7 @@ typedef struct job {
 } job;
 
 static void job_free(job *j) {
-    for (int i = 0; i < 3; i++) nd_dataset_free(j->ds[i]);
+    for (int i = 0; i < 4; i++) nd_dataset_free(j->ds[i]);
     nd_sm_vector_free(&j->vec);
     free(j->parcels), free(j->excluded);
 }
@@ -128,9 +133,9 @@ static void mark_excluded(job *j, const char *list) {
 static int accumulate(job *j, GDALRasterBandH idband) {
     size_t w = (size_t)j->grid.width, h = (size_t)j->grid.height;
     size_t rows = BLOCK_ROWS;
-    float *buf[3];
+    float *buf[4];
     int *ids = malloc(w * rows * sizeof *ids);
-    for (int i = 0; i < 3; i++) buf[i] = malloc(w * rows * sizeof(float));
+    for (int i = 0; i < 4; i++) buf[i] = malloc(w * rows * sizeof(float));
     size_t valid[3] = {0}, badndvi = 0;
     int rc = 0;
     nd_sm_reset(j->parcels, j->vec.n);
@@ -140,14 +145,17 @@ static int accumulate(job *j, GDALRasterBandH idband) {
         g.height = (int)n;
         g.gt[0] += (double)y * j->grid.gt[2];
         g.gt[3] += (double)y * j->grid.gt[5];
-        for (int i = 0; i < 3 && rc == 0; i++) {
+        for (int i = 0; i < 4 && rc == 0; i++) {
             const nd_dataset *ds = j->ds[i];
+            if (!ds) continue;
             rc = nd_read_warped(ds, &ds->vars[0], 0, 0, &g, i == 0 ? ND_RESAMPLE_NEAREST : ND_RESAMPLE_BILINEAR,
                                 buf[i], j->err);
         }
         if (rc == 0 && GDALRasterIO(idband, GF_Read, 0, (int)y, (int)w, (int)n, ids, (int)w, (int)n, GDT_Int32, 0, 0) != CE_None)
             rc = nd_fail(j->err, ND_E_INTERNAL, "", "the parcel raster could not be read back");
         if (rc) break;
+        if (j->ds[3]) /* NDVI from red (buf[2]) and NIR (buf[3]); NaN where both are 0 */
+            for (size_t i = 0; i < w * n; i++) buf[2][i] = (buf[3][i] - buf[2][i]) / (buf[3][i] + buf[2][i]);
         for (size_t i = 0; i < w * n; i++) {
             for (int b = 0; b < 3; b++) valid[b] += !isnan(buf[b][i]);
             badndvi += !isnan(buf[2][i]) && (buf[2][i] < -1.0f || buf[2][i] > 1.0f);
@@ -167,7 +175,7 @@ static int accumulate(job *j, GDALRasterBandH idband) {
                      "most NDVI values are outside [-1, 1] (%zu of %zu): is the NDVI scaled (e.g. by 10000)?", badndvi,
                      valid[2]);
     free(ids);
-    for (int i = 0; i < 3; i++) free(buf[i]);
+    for (int i = 0; i < 4; i++) free(buf[i]);
     return rc;
 }
 
@@ -176,9 +184,12 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     if (device && strcmp(device, "cuda") == 0)
         return nd_fail(err, ND_E_INVALID_PARAM, "device", "soil-moisture has no CUDA path: use device cpu or auto");
     job j = {.env = env, .err = err};
-    static const char *const ids[3] = {"sigma0_vv", "incidence", "ndvi"};
+    bool bands = !S(in, "ndvi");
+    const char *ids[4] = {"sigma0_vv", "incidence", bands ? "red" : "ndvi", bands ? "nir" : NULL};
     int rc = 0;
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    if (bands && (!S(in, "red") || !S(in, "nir")))
+        rc = nd_fail(err, ND_E_MISSING_PARAM, "ndvi", "give ndvi, or both red and nir");
+    for (int i = 0; i < 4 && rc == 0 && ids[i]; i++) {
         rc = nd_kernel_open_dataset(env, S(in, ids[i]), &j.ds[i], err);
         if (rc == 0 && (j.ds[i]->nvars == 0 || j.ds[i]->vars[0].ndims < 2))
             rc = nd_fail(err, ND_E_INVALID_PARAM, ids[i], "dataset '%s' has no gridded variable", j.ds[i]->id);

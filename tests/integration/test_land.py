@@ -105,6 +105,8 @@ def make_territory(d, W=W, H=H, CELL=CELL, extras=True):
     gdal.Warp(str(d / "ndvi.tif"), str(d / "ndvi_utm.tif"), dstSRS="EPSG:4326", xRes=0.00004, yRes=0.00004,
               resampleAlg="near")
     if extras:
+        write_tif(str(d / "nir.tif"), np.full((H, W), 0.3))  # red and NIR whose NDVI is veg
+        write_tif(str(d / "red.tif"), 0.3 * (1 - veg) / (1 + veg))
         write_tif(str(d / "ndvi_scaled.tif"), veg * 10000)
         write_tif(str(d / "ndvi_far.tif"), veg, gt=(X0 + 50000, RES, 0, Y0, 0, -RES))
     return {"dir": str(d), "parcels": parcels, "ids": ids, "sigma": sigma, "theta": theta,
@@ -122,7 +124,8 @@ def srv(demo_dir, territory, tmp_path_factory):
     d = territory["dir"]
     extra = "".join(f"  - id: {name}\n    title: {name}\n    source: {d}/{f}\n" for name, f in (
         ("sm_sigma0", "sigma0.tif"), ("sm_incidence", "incidence.tif"), ("sm_ndvi", "ndvi.tif"),
-        ("sm_ndvi_scaled", "ndvi_scaled.tif"), ("sm_ndvi_far", "ndvi_far.tif")))
+        ("sm_ndvi_scaled", "ndvi_scaled.tif"), ("sm_ndvi_far", "ndvi_far.tif"), ("sm_red", "red.tif"),
+        ("sm_nir", "nir.tif")))
     text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
     text = text.replace("datasets:\n", "datasets:\n" + extra, 1)
     text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
@@ -523,3 +526,23 @@ def test_land_use_point_samples(lsrv, scene):
     m = m.get("value", m)
     assert m["training_objects"] + m["validation_objects"] == len(pts)
     assert m["validation_objects"] >= 12 and m["overall_accuracy"] >= 0.9
+
+
+def test_soil_moisture_from_red_and_nir(srv, territory, sm_job):
+    """Without an NDVI dataset, NDVI comes from red and NIR per pixel; the parcels agree with the NDVI run."""
+    inputs = sm_inputs(territory, red="sm_red", nir="sm_nir")
+    del inputs["ndvi"]
+    job, st, _ = run_async(srv, "soil-moisture", inputs)
+    assert st["status"] == "successful", st
+    got = {r["id"]: r for r in csv.DictReader(io.StringIO(requests.get(f"{srv.url}/jobs/{job}/results/table").text))}
+    ref = {r["id"]: r for r in csv.DictReader(io.StringIO(requests.get(f"{srv.url}/jobs/{sm_job[0]}/results/table").text))}
+    for p in territory["parcels"]:
+        g, r = got[p["id"]], ref[p["id"]]
+        assert g["status"] == r["status"]
+        if g["status"] == "ok" and p["id"] != "P013":
+            assert float(g["ndvi"]) == pytest.approx(p["ndvi"], abs=1e-5)
+            assert float(g["moisture_vol_pct"]) == pytest.approx(float(r["moisture_vol_pct"]), abs=0.5)
+    inputs = sm_inputs(territory, red="sm_red")
+    del inputs["ndvi"]
+    job, st, _ = run_async(srv, "soil-moisture", inputs)
+    assert st["status"] == "failed" and "give ndvi, or both red and nir" in st["message"]
