@@ -64,7 +64,7 @@ def submit_async(s, process, inputs, **body):
 def child_pid(job_id, timeout=10):
     """The `nadir run-job DIR` process of a job, found in /proc (once the fork has exec'd)."""
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while True:
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -75,8 +75,9 @@ def child_pid(job_id, timeout=10):
                 continue
             if b"run-job" in args and any(a.endswith(job_id.encode()) for a in args):
                 return int(pid)
+        if time.time() >= deadline:
+            return None
         time.sleep(0.05)
-    return None
 
 
 # ---------------------------------------------------------------- OGC API - Processes
@@ -649,3 +650,26 @@ def test_slurm_dismiss_scancels(slurm_srv):
     assert not os.path.exists(os.path.join(s.jobs_dir, job))
     q = subprocess.run(["squeue", "-h", "-o", "%j %T"], env=s.cluster.env, capture_output=True, text=True)
     assert f"nadir-{job[:8]} RUNNING" not in q.stdout
+
+
+def test_slurm_jobs_survive_a_server_restart(slurm_srv):
+    """Runs last on the Slurm server: a job running in Slurm while nadir restarts is re-attached."""
+    s = slurm_srv
+    job = submit_async(s, "sleep", {"seconds": 4}).json()["jobID"]
+    deadline = time.time() + 60
+    while time.time() < deadline and not child_pid(job, timeout=0):
+        time.sleep(0.2)
+    if not child_pid(job, timeout=0):
+        q = subprocess.run(["squeue", "-o", "%i %j %T %R"], env=s.cluster.env, capture_output=True, text=True).stdout
+        i = subprocess.run(["sinfo", "-N", "-o", "%N %T %E"], env=s.cluster.env, capture_output=True, text=True).stdout
+        raise AssertionError(f"the job never started in Slurm:\n{q}\n{i}\n{requests.get(f'{s.url}/jobs/{job}').text}")
+    assert s.stop() == 0
+    with open(s.config) as f:
+        text = f.read()
+    s2 = Server(os.path.dirname(s.config), text, name="slurm-again")
+    try:
+        st = wait_job(s2, job, timeout=90)
+        assert st["status"] == "successful", st
+        assert requests.get(f"{s2.url}/jobs/{job}/results").json() == {"slept": 4.0}
+    finally:
+        assert s2.stop() == 0
