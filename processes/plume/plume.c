@@ -2,6 +2,7 @@
 #include "plume.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +56,14 @@ void nd_plume_background(const double *omega, int nx, int ny, int window, double
     int cx = (nx - 1) / step + 2, cy = (ny - 1) / step + 2;
     double *cb = nd_xmalloc((size_t)cx * cy * sizeof *cb), *cs = nd_xmalloc((size_t)cx * cy * sizeof *cs);
     double *buf = nd_xmalloc((size_t)(2 * half + 1) * (2 * half + 1) * sizeof *buf);
+    /* a median of ~600 values is as good as one of ~2300: large windows are sampled every other pixel */
+    int sub = window >= 32 ? 2 : 1;
     for (int j = 0; j < cy; j++)
         for (int i = 0; i < cx; i++) {
             int x0 = i * step - half, y0 = j * step - half;
             size_t n = 0;
-            for (int y = y0 < 0 ? 0 : y0; y <= y0 + 2 * half && y < ny; y++)
-                for (int x = x0 < 0 ? 0 : x0; x <= x0 + 2 * half && x < nx; x++) {
+            for (int y = y0 < 0 ? 0 : y0; y <= y0 + 2 * half && y < ny; y += sub)
+                for (int x = x0 < 0 ? 0 : x0; x <= x0 + 2 * half && x < nx; x += sub) {
                     double w = omega[(size_t)y * nx + x];
                     if (isfinite(w)) buf[n++] = w;
                 }
@@ -371,20 +374,31 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
      * without the pixels that stand out and a rim of p->rim pixels around them. */
     double *masked = nd_xmalloc(n * sizeof *masked);
     int rim = p->rim;
+    size_t w1 = (size_t)nx + 1;
+    unsigned *sat = nd_xmalloc(w1 * (ny + 1) * sizeof *sat); /* summed-area table of the enhanced pixels */
     for (int it = 0; it < p->iterations; it++) {
-        memcpy(masked, m->omega, n * sizeof *masked);
-        for (int y = 0; y < ny; y++)
+        memset(sat, 0, w1 * sizeof *sat);
+        for (int y = 0; y < ny; y++) {
+            sat[(size_t)(y + 1) * w1] = 0;
             for (int x = 0; x < nx; x++) {
-                if (!(c.z[(size_t)y * nx + x] > p->z_grow)) continue;
-                for (int dy = -rim; dy <= rim; dy++)
-                    for (int dx = -rim; dx <= rim; dx++) {
-                        int xx = x + dx, yy = y + dy;
-                        if (xx >= 0 && yy >= 0 && xx < nx && yy < ny) masked[(size_t)yy * nx + xx] = NAN;
-                    }
+                size_t k = (size_t)(y + 1) * w1 + x + 1;
+                sat[k] = (c.z[(size_t)y * nx + x] > p->z_grow) + sat[k - 1] + sat[k - w1] - sat[k - w1 - 1];
             }
+        }
+        for (int y = 0; y < ny; y++) {
+            int y0 = y - rim < 0 ? 0 : y - rim, y1 = y + rim >= ny ? ny - 1 : y + rim;
+            for (int x = 0; x < nx; x++) {
+                int x0 = x - rim < 0 ? 0 : x - rim, x1 = x + rim >= nx ? nx - 1 : x + rim;
+                unsigned cnt = sat[(size_t)(y1 + 1) * w1 + x1 + 1] - sat[(size_t)y0 * w1 + x1 + 1] -
+                               sat[(size_t)(y1 + 1) * w1 + x0] + sat[(size_t)y0 * w1 + x0];
+                size_t i = (size_t)y * nx + x;
+                masked[i] = cnt ? NAN : m->omega[i];
+            }
+        }
         nd_plume_background(masked, nx, ny, p->window, bg, sig);
         significance(&c, bg, sig, floor_sig);
     }
+    free(sat);
     free(masked);
     int *label = nd_xmalloc(n * sizeof *label), *stack = nd_xmalloc(n * sizeof *stack);
     unsigned char *nosource = nd_xcalloc(n, 1);
@@ -393,6 +407,7 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
     object o = {.pix = stack};
     int nobj = 0;
     double *s0 = NULL, *s1 = NULL;
+    int *box = NULL; /* per source: its object's x0, y0, x1, y1 */
     for (size_t seed = 0; seed < n; seed++) {
         if (label[seed] != -1 || !(c.zs[seed] > p->z_seed)) continue;
         /* flood fill of the grow mask from this seed, 8-connected */
@@ -466,6 +481,15 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
         s->day = day;
         s->cluster = -1;
         size_t idx = *nsrc - first;
+        box = nd_xrealloc(box, 4 * (idx + 1) * sizeof *box);
+        box[4 * idx] = box[4 * idx + 1] = INT32_MAX, box[4 * idx + 2] = box[4 * idx + 3] = -1;
+        for (size_t k = 0; k < o.n; k++) {
+            int xx = o.pix[k] % nx, yy = o.pix[k] / nx;
+            if (xx < box[4 * idx]) box[4 * idx] = xx;
+            if (yy < box[4 * idx + 1]) box[4 * idx + 1] = yy;
+            if (xx > box[4 * idx + 2]) box[4 * idx + 2] = xx;
+            if (yy > box[4 * idx + 3]) box[4 * idx + 3] = yy;
+        }
         s0 = nd_xrealloc(s0, (idx + 1) * sizeof *s0);
         s1 = nd_xrealloc(s1, (idx + 1) * sizeof *s1);
         emission(&c, &o, s, &s0[idx], &s1[idx]);
@@ -473,38 +497,60 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
         for (size_t k = 0; k < o.n; k++) label[o.pix[k]] = (int)idx; /* plume pixels keep their object's source */
     }
     size_t found = *nsrc - first;
-    /* per-pixel results: flags, and the shares of the Gaussian-plume models of the sources found */
+    /* per-pixel results: flags, and the shares of the Gaussian-plume models of the sources found; each
+     * source's model is evaluated over its own object's box widened by half its length, so the cost is
+     * the area of the plumes, not pixels x sources */
     if (out) {
-        for (size_t i = 0; i < n; i++) {
-            int y = (int)(i / nx), x = (int)(i % nx);
-            unsigned char f = !isfinite(m->omega[i]) ? 255 : label[i] >= 0 || nosource[i] ? 1 : 0;
-            int main_src = -1;
-            double sum = 0, bestm = 0, bestd = NAN;
-            unsigned char count = 0;
-            if (label[i] >= 0) {
-                for (int pass = 0; pass < 2; pass++)
-                    for (size_t k = 0; k < found; k++) {
-                        double dd, v = model_at(m, &(*src)[first + k], s0[k], s1[k], x, y, &dd);
+        float *msum = nd_xcalloc(n, sizeof *msum), *mbest = nd_xcalloc(n, sizeof *mbest), *mdist = NULL;
+        int *mwho = nd_xmalloc(n * sizeof *mwho);
+        unsigned char *mcount = nd_xcalloc(n, 1);
+        mdist = nd_xmalloc(n * sizeof *mdist);
+        for (size_t i = 0; i < n; i++) mwho[i] = -1, mdist[i] = NAN;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t k = 0; k < found; k++) {
+                const nd_plume_source *s = &(*src)[first + k];
+                int grow = (int)ceil(0.5 * s->length / fmin(m->dx, m->dy)) + 2;
+                int bx0 = box[4 * k] - grow, by0 = box[4 * k + 1] - grow, bx1 = box[4 * k + 2] + grow, by1 = box[4 * k + 3] + grow;
+                for (int y = by0 < 0 ? 0 : by0; y <= by1 && y < ny; y++)
+                    for (int x = bx0 < 0 ? 0 : bx0; x <= bx1 && x < nx; x++) {
+                        size_t i = (size_t)y * nx + x;
+                        if (label[i] < 0) continue;
+                        double dd, v = model_at(m, s, s0[k], s1[k], x, y, &dd);
                         if (pass == 0) {
-                            sum += v;
-                            if (v > bestm) bestm = v, main_src = (int)(first + k), bestd = dd;
-                        } else if (sum > 0 && v > 0.1 * sum && count < 255) {
-                            count++;
+                            msum[i] += (float)v;
+                            if (v > mbest[i]) mbest[i] = (float)v, mwho[i] = (int)(first + k), mdist[i] = (float)dd;
+                        } else if (msum[i] > 0 && v > 0.1 * msum[i] && mcount[i] < 255) {
+                            mcount[i]++;
                         }
                     }
-                if (main_src < 0) main_src = (int)first + label[i], bestd = NAN, count = 1;
+            }
+        for (size_t i = 0; i < n; i++) {
+            unsigned char f = !isfinite(m->omega[i]) ? 255 : label[i] >= 0 || nosource[i] ? 1 : 0;
+            int who = mwho[i];
+            float share = who >= 0 && msum[i] > 0 ? mbest[i] / msum[i] : NAN, dist = mdist[i];
+            unsigned char count = mcount[i];
+            if (label[i] >= 0 && who < 0) { /* outside every model (upwind of its source): its own source */
+                who = (int)first + label[i], share = 1, count = 1;
+                const nd_plume_source *s = &(*src)[who];
+                dist = (float)hypot((double)(i % nx - s->col) * m->dx, (double)(i / nx - s->row) * m->dy);
             }
             if (out->flag) out->flag[i] = f;
-            if (out->source) out->source[i] = main_src;
+            if (out->source) out->source[i] = who;
             if (out->nsources) out->nsources[i] = count;
-            if (out->contribution) out->contribution[i] = main_src >= 0 && sum > 0 ? (float)(bestm / sum) : (main_src >= 0 ? 1.f : NAN);
-            if (out->distance) out->distance[i] = (float)bestd;
+            if (out->contribution) out->contribution[i] = share;
+            if (out->distance) out->distance[i] = dist;
         }
         for (size_t k = 0; out->flag && k < found; k++) {
             const nd_plume_source *s = &(*src)[first + k];
             out->flag[(size_t)s->row * nx + (size_t)s->col] = 2;
         }
+        free(msum);
+        free(mbest);
+        free(mdist);
+        free(mwho);
+        free(mcount);
     }
+    free(box);
     free(s0);
     free(s1);
     free(label);
