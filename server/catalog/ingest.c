@@ -466,7 +466,7 @@ static void update_extent(nd_cat *c, const char *collection) {
     sqlite3 *db = nd_cat_acquire(c);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT min(b.minx), min(b.miny), max(b.maxx), max(b.maxy), min(i.start_dt), "
-                               "max(i.end_dt) FROM items i JOIN items_box b ON b.id IN (2 * i.rid, 2 * i.rid + 1) "
+                               "max(i.end_dt) FROM items i JOIN items_st b ON b.id IN (2 * i.rid, 2 * i.rid + 1) "
                                "WHERE i.collection = ?",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, collection, -1, SQLITE_TRANSIENT);

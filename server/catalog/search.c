@@ -24,7 +24,7 @@ static void sort_expr(nd_sql *q, const char *name) {
 /* Candidate rows from the R*Tree for a geometry's boxes, then the exact test with GEOS. For a rectangle
  * (the bbox parameter) an item whose box lies inside it matches without GEOS: the R*Tree rounds boxes
  * outwards, so inside there is inside for real. */
-static void spatial(nd_sql *w, const nd_geom *g, bool rectangle, bool use_rtree) {
+static void spatial(nd_sql *w, const nd_geom *g, bool rectangle, bool use_rtree, const double *time) {
     if (!use_rtree) { /* another index leads: the exact test on the rows it gives */
         nd_buf_puts(&w->text, " AND ifnull(nd_spatial(1, i.geom, ");
         nd_sql_add_blob(w, g->wkb, g->wkb_len);
@@ -35,7 +35,7 @@ static void spatial(nd_sql *w, const nd_geom *g, bool rectangle, bool use_rtree)
     for (int b = 0; b < g->nbox; b++) {
         const double *x = g->box[b];
         if (b) nd_buf_puts(&w->text, " UNION ALL ");
-        nd_buf_puts(&w->text, "SELECT item FROM items_box WHERE minx <= ");
+        nd_buf_puts(&w->text, "SELECT item FROM items_st WHERE minx <= ");
         nd_sql_add_real(w, x[2]);
         nd_buf_puts(&w->text, " AND maxx >= ");
         nd_sql_add_real(w, x[0]);
@@ -43,6 +43,12 @@ static void spatial(nd_sql *w, const nd_geom *g, bool rectangle, bool use_rtree)
         nd_sql_add_real(w, x[3]);
         nd_buf_puts(&w->text, " AND maxy >= ");
         nd_sql_add_real(w, x[1]);
+        if (time) { /* the third dimension: float boxes are rounded outwards, the columns decide exactly */
+            nd_buf_puts(&w->text, " AND mint <= ");
+            nd_sql_add_real(w, time[1]);
+            nd_buf_puts(&w->text, " AND maxt >= ");
+            nd_sql_add_real(w, time[0]);
+        }
         nd_buf_puts(&w->text, " AND (");
         if (rectangle) {
             nd_buf_puts(&w->text, "(minx >= ");
@@ -67,7 +73,7 @@ static void boxes_only(nd_sql *w, const nd_geom *g) {
     nd_buf_puts(&w->text, " AND i.rid IN (");
     for (int b = 0; b < g->nbox; b++) {
         if (b) nd_buf_puts(&w->text, " UNION ALL ");
-        nd_buf_puts(&w->text, "SELECT item FROM items_box WHERE minx <= ");
+        nd_buf_puts(&w->text, "SELECT item FROM items_st WHERE minx <= ");
         nd_sql_add_real(w, g->box[b][2]);
         nd_buf_puts(&w->text, " AND maxx >= ");
         nd_sql_add_real(w, g->box[b][0]);
@@ -239,9 +245,9 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
     /* Which index leads: the more selective of the R*Tree and the start_dt range, or none (a scan in rowid
      * order, which needs no sort) when both would return a large part of the catalogue. */
     enum { BY_RTREE, BY_TIME, BY_SCAN } lead = BY_SCAN;
-    if (where && sfrac <= WIDE && sfrac <= tfrac) lead = BY_RTREE;
+    /* space and time in one R*Tree range: its candidates are gathered before the first row, so only when few */
+    if (where && sfrac * tfrac <= WIDE / 5) lead = BY_RTREE;
     else if (s->has_datetime && tfrac <= WIDE) lead = BY_TIME;
-    else if (where && sfrac <= WIDE) lead = BY_RTREE;
     if (s->has_datetime) {
         nd_buf_puts(&w.text, lead == BY_TIME ? " AND i.end_dt >= " : " AND +i.end_dt >= ");
         nd_sql_add_real(&w, s->datetime[0]);
@@ -252,8 +258,9 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
             nd_sql_add_real(&w, s->datetime[0] - longest_duration(c));
         }
     }
-    if (s->has_bbox) spatial(&w, &bbox_geom, b_is_rect(s->bbox), lead == BY_RTREE);
-    if (s->intersects) spatial(&w, s->intersects, false, lead == BY_RTREE);
+    const double *t = s->has_datetime ? s->datetime : NULL;
+    if (s->has_bbox) spatial(&w, &bbox_geom, b_is_rect(s->bbox), lead == BY_RTREE, t);
+    if (s->intersects) spatial(&w, s->intersects, false, lead == BY_RTREE, t);
     if (s->filter) {
         filter_boxes(&w, s->filter);
         nd_buf_puts(&w.text, " AND (");

@@ -45,6 +45,15 @@ static const char *const migrations[] = {
     /* 3: the longest item duration in O(log n), so a datetime interval becomes a range of start_dt:
      * start in [a - longest, b] and end >= a. */
     "CREATE INDEX items_duration ON items((end_dt - start_dt));",
+    /* 4: time joins the boxes (a 3-D R*Tree: lon, lat, time), so bbox + datetime is one range query. */
+    "CREATE VIRTUAL TABLE items_st USING rtree(id, minx, maxx, miny, maxy, mint, maxt, +item INTEGER);"
+    "INSERT INTO items_st(id, minx, maxx, miny, maxy, mint, maxt, item)"
+    "  SELECT b.id, b.minx, b.maxx, b.miny, b.maxy, i.start_dt, i.end_dt, b.item"
+    "  FROM items_box b JOIN items i ON i.rid = b.item;"
+    "DROP TRIGGER items_gone;"
+    "DROP TABLE items_box;"
+    "CREATE TRIGGER items_gone AFTER DELETE ON items BEGIN"
+    "  DELETE FROM items_st WHERE id IN (2 * old.rid, 2 * old.rid + 1); END;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == ND_CAT_SCHEMA_VERSION, "one migration per version");
 
@@ -441,12 +450,13 @@ int nd_cat_put_items(nd_cat *c, const char *collection, json_t *const *items, si
                             "geom=excluded.geom, json=excluded.json RETURNING rid";
     if (exec(db, "BEGIN IMMEDIATE", NULL, 0) ||
         sqlite3_prepare_v2(db, sql, -1, &ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO items_box(id, minx, maxx, miny, maxy, item) VALUES(?,?,?,?,?,?)",
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO items_st(id, minx, maxx, miny, maxy, mint, maxt, item) "
+                               "VALUES(?,?,?,?,?,?,?,?)",
                            -1, &box, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO queryables(collection, name, type) VALUES(?,?,?)", -1, &qry,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT 1 FROM collections WHERE id = ?", -1, &coll, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "DELETE FROM items_box WHERE id = ?", -1, &del, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(db, "DELETE FROM items_st WHERE id = ?", -1, &del, NULL) != SQLITE_OK) {
         rc = db_fail(e, db);
         goto done;
     }
@@ -497,7 +507,9 @@ int nd_cat_put_items(nd_cat *c, const char *collection, json_t *const *items, si
             sqlite3_bind_double(box, 3, bx[2]);
             sqlite3_bind_double(box, 4, bx[1]);
             sqlite3_bind_double(box, 5, bx[3]);
-            sqlite3_bind_int64(box, 6, rid);
+            sqlite3_bind_double(box, 6, r.start);
+            sqlite3_bind_double(box, 7, r.end);
+            sqlite3_bind_int64(box, 8, rid);
             if (b >= r.geom.nbox) { /* a former second box of this rid goes (none when just created) */
                 if (mode != ND_PUT_CREATE) {
                     sqlite3_reset(del);

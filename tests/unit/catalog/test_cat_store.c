@@ -24,6 +24,14 @@ ND_TEST(migrates_from_version_1) {
                                " json TEXT NOT NULL, UNIQUE(collection, id));"
                                "CREATE VIRTUAL TABLE items_box USING rtree(id, minx, maxx, miny, maxy, +item INTEGER);"
                                "CREATE TABLE queryables(collection TEXT, name TEXT, type TEXT, PRIMARY KEY(collection, name));"
+                               "CREATE TRIGGER items_gone AFTER DELETE ON items BEGIN"
+                               "  DELETE FROM items_box WHERE id IN (2 * old.rid, 2 * old.rid + 1); END;"
+                               /* one item at lon 10..11, lat 20..21, 2024-01-01T00:00:00Z, geometry as WKB */
+                               "INSERT INTO items VALUES(1, 'old', 'kept', 1704067200, 1704067200, 1704067200,"
+                               " X'01030000000100000005000000000000000000264000000000000034400000000000002640000000"
+                               "00000035400000000000002440000000000000354000000000000024400000000000003440000000"
+                               "00000026400000000000003440', '{\"type\":\"Feature\",\"id\":\"kept\"}');"
+                               "INSERT INTO items_box VALUES(2, 10, 11, 20, 21, 1);"
                                "PRAGMA user_version = 1;",
                            NULL, NULL, NULL),
               SQLITE_OK);
@@ -36,6 +44,30 @@ ND_TEST(migrates_from_version_1) {
     CHECK(old != NULL);
     json_decref(old);
     CHECK_INT(nd_cat_file_record(c, "/x.tif", "old", "x", 10, 20, NULL), 0); /* the table of version 2 */
+    /* the item's box moved into the space-time R*Tree of version 4: bbox + datetime still finds it */
+    nd_arena *a = nd_arena_new(0);
+    nd_search s = {.has_bbox = true, .bbox = {10.5, 20.5, 12, 22}, .has_datetime = true,
+                   .datetime = {1704067000, 1704067300}, .fingerprint = "m", .count = true};
+    nd_page p;
+    nd_error e = {0};
+    CHECK_INT(nd_cat_search(c, a, &s, &p, &e), 0);
+    CHECK_INT(json_array_size(p.items), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(p.items, 0), "id")), "kept");
+    json_decref(p.items);
+    s.datetime[0] = 1704067300; /* after it */
+    s.datetime[1] = 1704068000;
+    CHECK_INT(nd_cat_search(c, a, &s, &p, &e), 0);
+    CHECK_INT(json_array_size(p.items), 0);
+    json_decref(p.items);
+    CHECK_INT(nd_cat_delete_item(c, "old", "kept", &e), 0); /* the trigger of version 4 takes its box along */
+    sqlite3 *db4 = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db4, "SELECT count(*) FROM items_st", -1, &st, NULL);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    nd_cat_release(c, db4);
+    nd_arena_free(a);
     nd_cat_close(c);
     /* reopening is a no-op; a newer file is refused */
     CHECK_INT(nd_cat_open(path, 1, &c, err, sizeof err), 0);
