@@ -15,7 +15,7 @@ typedef struct nd_sm_vector {
     size_t n;
     OGRGeometryH *geoms;   /* NULL where the feature had no usable geometry */
     char **ids, **cls;     /* the id and class attributes as text */
-    unsigned char *bad;    /* 1: invalid geometry that could not be repaired, or none */
+    unsigned char *bad;    /* 1: invalid geometry that could not be repaired, or none; 2: outside the territory */
     size_t repaired;       /* invalid geometries made valid */
 } nd_sm_vector;
 

@@ -62,6 +62,7 @@ const char *nd_sm_skip_reason(int skipped) {
     case ND_SM_SKIP_NODATA: return "no valid pixel";
     case ND_SM_SKIP_NDVI: return "NDVI outside [-1, 1]";
     case ND_SM_SKIP_GEOMETRY: return "invalid geometry";
+    case ND_SM_SKIP_OUTSIDE: return "outside the territory";
     default: return "";
     }
 }

@@ -51,6 +51,8 @@ static const nd_io inputs[] = {
      .min = 1, .has_max = true, .max = 1e7, .max_occurs = 1},
     {.id = "condition", .title = "A-priori condition", .description = "none, dry (5-25 vol.%) or wet (20-40 vol.%).",
      .type = ND_IO_STRING, .allowed = conditions, .def = "none", .max_occurs = 1},
+    {.id = "territory", .title = "Territory polygon", .description = "GeoJSON polygon(s): the grid is cut to their envelope and parcels outside are skipped and listed.",
+     .type = ND_IO_COMPLEX, .formats = vector_fmt, .max_bytes = 4u << 20, .max_occurs = 1},
     {.id = "bbox", .title = "Territory", .description = "Area in longitude/latitude (CRS84); default: the sigma0 extent.",
      .type = ND_IO_BBOX, .max_occurs = 1},
     {.id = "device", .title = "Device", .description = "auto or cpu; cuda is refused (no GPU path for this kernel).", .type = ND_IO_STRING, .allowed = devices, .def = "auto", .max_occurs = 1},
@@ -83,15 +85,22 @@ static void job_free(job *j) {
 static const char *S(const json_t *in, const char *k) { return json_string_value(json_object_get(in, k)); }
 
 /* The output grid: the sigma0 grid, cut to the territory when one is given. */
-static int make_grid(job *j, const json_t *in) {
+static int make_grid(job *j, const json_t *in, const double *native) {
     const nd_dataset *ds = j->ds[0];
     if (!ds->regular || !ds->crs_wkt) return nd_fail(j->err, ND_E_INVALID_PARAM, "sigma0_vv", "the sigma0 raster has no regular georeferenced grid");
     size_t x0 = 0, y0 = 0, x1 = ds->width, y1 = ds->height;
     const json_t *bb = json_object_get(json_object_get(in, "bbox"), "bbox");
+    double nb[4];
     if (bb) {
-        double b[4], nb[4];
+        double b[4];
         for (int i = 0; i < 4; i++) b[i] = json_number_value(json_array_get(bb, (size_t)i));
         if (nd_sm_box_to_crs(b, ds->crs_wkt, nb) < 0) return nd_fail(j->err, ND_E_INVALID_PARAM, "bbox", "the territory cannot be expressed in the sigma0 CRS");
+    }
+    if (native && bb) /* both: their intersection */
+        nb[0] = fmax(nb[0], native[0]), nb[1] = fmax(nb[1], native[1]), nb[2] = fmin(nb[2], native[2]), nb[3] = fmin(nb[3], native[3]);
+    else if (native)
+        memcpy(nb, native, sizeof nb);
+    if (bb || native) {
         const double *gt = ds->geotransform;
         double cx0 = (nb[0] - gt[0]) / gt[1], cx1 = (nb[2] - gt[0]) / gt[1];
         double cy0 = (nb[3] - gt[3]) / gt[5], cy1 = (nb[1] - gt[3]) / gt[5];
@@ -184,6 +193,9 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     if (device && strcmp(device, "cuda") == 0)
         return nd_fail(err, ND_E_INVALID_PARAM, "device", "soil-moisture has no CUDA path: use device cpu or auto");
     job j = {.env = env, .err = err};
+    nd_sm_vector terr = {0};
+    OGRGeometryH area = NULL;
+    double env_box[4];
     bool bands = !S(in, "ndvi");
     const char *ids[4] = {"sigma0_vv", "incidence", bands ? "red" : "ndvi", bands ? "nir" : NULL};
     int rc = 0;
@@ -194,12 +206,34 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
         if (rc == 0 && (j.ds[i]->nvars == 0 || j.ds[i]->vars[0].ndims < 2))
             rc = nd_fail(err, ND_E_INVALID_PARAM, ids[i], "dataset '%s' has no gridded variable", j.ds[i]->id);
     }
-    if (rc == 0) rc = make_grid(&j, in);
+    const json_t *tv = json_object_get(json_object_get(in, "territory"), "value");
+    if (rc == 0 && tv) { /* a territory polygon: the grid is cut to its envelope, parcels outside are listed */
+        rc = nd_sm_vector_read(tv, NULL, NULL, j.ds[0]->crs_wkt, 1000, &terr, err);
+        for (size_t k = 0; rc == 0 && k < terr.n; k++) {
+            if (!terr.geoms[k]) continue;
+            OGRGeometryH u = area ? OGR_G_Union(area, terr.geoms[k]) : OGR_G_Clone(terr.geoms[k]);
+            if (area) OGR_G_DestroyGeometry(area);
+            area = u;
+        }
+        if (rc == 0 && !area) rc = nd_fail(err, ND_E_INVALID_PARAM, "territory", "the territory has no usable polygon");
+        if (rc == 0) {
+            OGREnvelope e;
+            OGR_G_GetEnvelope(area, &e);
+            env_box[0] = e.MinX, env_box[1] = e.MinY, env_box[2] = e.MaxX, env_box[3] = e.MaxY;
+        }
+    }
+    if (rc == 0) rc = make_grid(&j, in, area ? env_box : NULL);
     if (rc == 0) {
         const json_t *pv = json_object_get(json_object_get(in, "parcels"), "value");
         rc = nd_sm_vector_read(pv, S(in, "id_field"), S(in, "class_field"), j.grid.crs, MAX_PARCELS, &j.vec, err);
     }
     if (rc == 0 && j.vec.n == 0) rc = nd_fail(err, ND_E_INVALID_PARAM, "parcels", "the parcel layer has no feature");
+    for (size_t k = 0; rc == 0 && area && k < j.vec.n; k++)
+        if (j.vec.geoms[k] && !OGR_G_Intersects(j.vec.geoms[k], area)) {
+            OGR_G_DestroyGeometry(j.vec.geoms[k]);
+            j.vec.geoms[k] = NULL;
+            j.vec.bad[k] = 2;
+        }
     char path[4200];
     GDALDatasetH idds = NULL;
     if (rc == 0) {
@@ -215,7 +249,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     }
     if (rc == 0) {
         for (size_t k = 0; k < j.vec.n; k++)
-            if (j.vec.bad[k]) j.parcels[k].skipped = ND_SM_SKIP_GEOMETRY;
+            if (j.vec.bad[k]) j.parcels[k].skipped = j.vec.bad[k] == 2 ? ND_SM_SKIP_OUTSIDE : ND_SM_SKIP_GEOMETRY;
         nd_mlp m;
         nd_sm_shipped(&m);
         const char *c = S(in, "condition");
@@ -229,6 +263,8 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
         GDALClose(idds);
         unlink(path);
     }
+    if (area) OGR_G_DestroyGeometry(area);
+    nd_sm_vector_free(&terr);
     job_free(&j);
     return rc;
 }

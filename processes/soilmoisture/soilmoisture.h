@@ -122,7 +122,8 @@ typedef struct nd_sm_parcel {
     int skipped;        /* 0 or one of ND_SM_SKIP_* */
 } nd_sm_parcel;
 
-enum { ND_SM_SKIP_NONE = 0, ND_SM_SKIP_SMALL, ND_SM_SKIP_CLASS, ND_SM_SKIP_NODATA, ND_SM_SKIP_NDVI, ND_SM_SKIP_GEOMETRY };
+enum { ND_SM_SKIP_NONE = 0, ND_SM_SKIP_SMALL, ND_SM_SKIP_CLASS, ND_SM_SKIP_NODATA, ND_SM_SKIP_NDVI, ND_SM_SKIP_GEOMETRY,
+       ND_SM_SKIP_OUTSIDE };
 const char *nd_sm_skip_reason(int skipped);
 
 /* Averages the pixels of each parcel (NaN pixels ignored) and inverts the averages. parcels[k].id must

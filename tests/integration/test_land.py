@@ -546,3 +546,24 @@ def test_soil_moisture_from_red_and_nir(srv, territory, sm_job):
     del inputs["ndvi"]
     job, st, _ = run_async(srv, "soil-moisture", inputs)
     assert st["status"] == "failed" and "give ndvi, or both red and nir" in st["message"]
+
+
+def test_soil_moisture_territory_polygon(srv, territory, tmp_path):
+    """A territory polygon (here 100x100 pixels, in UTM coordinates with its CRS named): the map is cut to it
+    and the parcels outside are listed as such."""
+    ring = [[X0, Y0], [X0 + 100 * RES, Y0], [X0 + 100 * RES, Y0 - 100 * RES], [X0, Y0 - 100 * RES], [X0, Y0]]
+    terr = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32631"}},
+            "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    inputs = sm_inputs(territory)
+    inputs["territory"] = {"value": terr}
+    job, st, _ = run_async(srv, "soil-moisture", inputs)
+    assert st["status"] == "successful", st
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(requests.get(f"{srv.url}/jobs/{job}/results/table").text))}
+    for p in territory["parcels"]:
+        inside = p["rows"][0] < 100 and p["cols"][0] < 100
+        assert (rows[p["id"]]["status"] == "outside the territory") != inside, p["id"]
+    assert rows["OUTSIDE"]["status"] == "outside the territory"
+    tif = tmp_path / "t.tif"
+    tif.write_bytes(requests.get(f"{srv.url}/jobs/{job}/results/moisture").content)
+    ds = gdal.Open(str(tif))
+    assert (ds.RasterXSize, ds.RasterYSize) == (100, 100)
