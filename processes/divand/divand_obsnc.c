@@ -74,7 +74,7 @@ int nd_dv_read_netcdf(const char *path, const char *parameter, size_t max_rows, 
     }
     char vname[NC_MAX_NAME + 1];
     NC_TRY(nc_inq_varname(nc, v[4], vname), "NetCDF");
-    snprintf(t->parameter, sizeof t->parameter, "%s", vname);
+    snprintf(t->parameter, sizeof t->parameter, "%.127s", vname);
     for (int k = 0; k < 5; k++) {
         buf[k] = malloc((n ? n : 1) * sizeof(double));
         if (!buf[k]) {
