@@ -14,6 +14,7 @@
 #include <ogr_srs_api.h>
 
 #include "nadir/arena.h"
+#include "nadir/schema.h"
 #include "nadir/subset.h"
 
 /* The GDAL name of the file holding time step t of v, and the band in it for (t, z). */
@@ -213,6 +214,9 @@ static char *direct_source(const nd_subset *s, char ***a) {
 
 int nd_subset_write_gdal(nd_subset *s, const nd_subset_plan *p, const char *path, nd_error *err) {
     nd_gdal_init();
+    /* GDAL's netCDF driver calls netCDF-C, which is not thread-safe: one lock for every caller. */
+    bool nc = s->ds->kind == ND_DS_NETCDF;
+    if (nc) nd_nc_lock();
     CPLPushErrorHandler(CPLQuietErrorHandler);
     /* No .aux.xml side file next to the output: it would outlive the response. */
     CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO");
@@ -274,5 +278,6 @@ out:
     free(direct);
     CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", NULL);
     CPLPopErrorHandler();
+    if (nc) nd_nc_unlock();
     return rc;
 }

@@ -13,10 +13,11 @@
 #include <ogr_srs_api.h>
 
 #include "nadir/arena.h"
+#include "nadir/schema.h"
 #include "nadir/subset.h"
 
-/* netCDF-C is not thread-safe: our own calls are serialised here (nd_read_hyperslab has its lock). */
-static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+/* netCDF-C is not thread-safe: every call takes the one process-wide lock (nd_nc_lock, shared with
+ * nd_read_hyperslab, the DAP schema and the warper's NetCDF sources). */
 
 #define BLOCK_BYTES (8u << 20)
 
@@ -270,9 +271,9 @@ static int copy_warped(wctx *c, nd_subset *s, const nd_subset_plan *p, const axe
                 if (v->has_vertical && a->z >= 0) st[n] = z, ct[n++] = 1;
                 st[n] = r, ct[n++] = nr;
                 st[n] = 0, ct[n++] = (size_t)c->g.w;
-                pthread_mutex_lock(&write_lock);
+                nd_nc_lock();
                 int e = nc_put_vara(c->ncid, id, st, ct, buf);
-                pthread_mutex_unlock(&write_lock);
+                nd_nc_unlock();
                 if (e != NC_NOERR) rc = nc_fail(c, e);
             }
             if (!b) rc = nd_fail(c->err, ND_E_INTERNAL, "", "A resampled band is missing");
@@ -316,9 +317,9 @@ static int copy_values(wctx *c, nd_subset *s, const nd_subset_plan *p, const axe
                 if (v->has_vertical && a->z >= 0) ds_[n] = z, dc[n++] = 1;
                 ds_[n] = r, dc[n++] = nr;
                 ds_[n] = 0, dc[n++] = (size_t)p->xsize;
-                pthread_mutex_lock(&write_lock);
+                nd_nc_lock();
                 int st = nc_put_vara(c->ncid, id, ds_, dc, buf);
-                pthread_mutex_unlock(&write_lock);
+                nd_nc_unlock();
                 if (st != NC_NOERR) rc = nc_fail(c, st);
             }
     free(buf);
@@ -400,10 +401,10 @@ static int write_file(nd_subset *s, const nd_subset_plan *p, const char *path, w
     nd_error *err = c.err;
     axes a;
     int ids[ND_SUBSET_MAX_VARS];
-    pthread_mutex_lock(&write_lock);
+    nd_nc_lock();
     int rc = nc_create(path, NC_NETCDF4 | NC_CLOBBER, &c.ncid);
     if (rc != NC_NOERR) {
-        pthread_mutex_unlock(&write_lock);
+        nd_nc_unlock();
         return nd_fail(err, ND_E_INTERNAL, "", "The NetCDF coverage could not be created");
     }
     if (s->ds->kind == ND_DS_NETCDF && nc_open(s->ds->files[0], NC_NOWRITE, &c.src) != NC_NOERR) c.src = -1;
@@ -411,11 +412,11 @@ static int write_file(nd_subset *s, const nd_subset_plan *p, const char *path, w
     if (rc == 0 && nc_enddef(c.ncid) != NC_NOERR) rc = nc_fail(&c, 0);
     if (rc == 0) rc = write_coords(&c, s, p, &a);
     if (c.src >= 0) nc_close(c.src);
-    pthread_mutex_unlock(&write_lock);
+    nd_nc_unlock();
     for (size_t i = 0; rc == 0 && i < s->nvars; i++) rc = copy_values(&c, s, p, &a, s->vars[i], ids[i]);
-    pthread_mutex_lock(&write_lock);
+    nd_nc_lock();
     if (nc_close(c.ncid) != NC_NOERR && rc == 0) rc = nd_fail(err, ND_E_INTERNAL, "", "The NetCDF coverage could not be finished");
-    pthread_mutex_unlock(&write_lock);
+    nd_nc_unlock();
     cp->g.band = c.g.band;
     return rc;
 }
