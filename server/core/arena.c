@@ -93,6 +93,7 @@ void *nd_arena_alloc(nd_arena *a, size_t n) {
 }
 
 char *nd_arena_strndup(nd_arena *a, const char *s, size_t n) {
+    n = strnlen(s, n); /* like strndup: never reads past the string's end */
     char *p = nd_arena_alloc(a, n + 1);
     memcpy(p, s, n);
     p[n] = 0;

@@ -32,6 +32,7 @@ ND_TEST(printf_and_strndup) {
     nd_arena *a = nd_arena_new(0);
     CHECK_STR(nd_arena_printf(a, "%s-%d-%.2f", "x", 42, 1.5), "x-42-1.50");
     CHECK_STR(nd_arena_strndup(a, "abcdef", 3), "abc");
+    CHECK_STR(nd_arena_strndup(a, "ab", 1000), "ab"); /* shorter than n: stops at the end */
     CHECK_STR(nd_arena_printf(a, "%s", ""), "");
     char longer[5000];
     memset(longer, 'z', sizeof longer - 1);
