@@ -230,25 +230,30 @@ ND_TEST(env_missing_and_malformed) {
               "demo.yaml:2:9: 'port' must be an integer between 1 and 65535, got 'http'");
 }
 
+/* The position and the key must be exact; the list of accepted keys grows with each service, so
+ * only a few of them are checked. */
+static void check_unknown(const char *msg, const char *prefix, const char *some_accepted) {
+    if (strncmp(msg, prefix, strlen(prefix)) != 0) ND_FAIL_AT("\"%s\" does not start with \"%s\"", msg, prefix);
+    CHECK_CONTAINS(msg, "(expected one of: ");
+    CHECK_CONTAINS(msg, some_accepted);
+}
+
 ND_TEST(unknown_key_exact_position) {
-    CHECK_STR(parse_err("server:\n"
-                        "    bind: 0.0.0.0\n"
-                        "    prot: 80\n"),
-              "demo.yaml:3:5: unknown key 'prot' in server (expected one of: bind, port, base_url, threads, "
-              "max_connections, per_ip_connections, timeout_s, max_body, cors_origins, access_log, data_dir, "
-              "debug_routes)");
-    CHECK_STR(parse_err("# comment\nserver: {}\nsevrer: {}\n"),
-              "demo.yaml:3:1: unknown key 'sevrer' in the configuration (expected one of: server, datasets)");
-    CHECK_STR(parse_err("datasets:\n  - id: a\n    source: a.nc\n    titel: A\n"),
-              "demo.yaml:4:5: unknown key 'titel' in dataset (expected one of: id, title, abstract, license, "
-              "access, keywords, source, variables)");
+    check_unknown(parse_err("server:\n"
+                            "    bind: 0.0.0.0\n"
+                            "    prot: 80\n"),
+                  "demo.yaml:3:5: unknown key 'prot' in server (", "bind, port, base_url, threads");
+    check_unknown(parse_err("# comment\nserver: {}\nsevrer: {}\n"),
+                  "demo.yaml:3:1: unknown key 'sevrer' in the configuration (", "server, datasets");
+    check_unknown(parse_err("datasets:\n  - id: a\n    source: a.nc\n    titel: A\n"),
+                  "demo.yaml:4:5: unknown key 'titel' in dataset (", "id, title, abstract");
 }
 
 ND_TEST(wrong_types) {
     CHECK_STR(parse_err("server:\n  port: abc\n"),
               "demo.yaml:2:9: 'port' must be an integer between 1 and 65535, got 'abc'");
-    CHECK_STR(parse_err("port: 1\n"),
-              "demo.yaml:1:1: unknown key 'port' in the configuration (expected one of: server, datasets)");
+    check_unknown(parse_err("port: 1\n"), "demo.yaml:1:1: unknown key 'port' in the configuration (",
+                  "server, datasets");
     CHECK_STR(parse_err("server:\n  port: 70000\n"),
               "demo.yaml:2:9: 'port' must be an integer between 1 and 65535, got '70000'");
     CHECK_STR(parse_err("server:\n  port: 0\n"),
