@@ -175,6 +175,7 @@ def test_pca_screening_finds_the_events(atm, tmp_path):
     truth = atm.truth
     recall = (flag[truth] == 1).mean()
     fpr = (flag[~truth] == 1).mean()
+    print(f"pca-screening: recall {recall:.4f}, false-positive rate {fpr:.5f}, {truth.sum()} events")
     assert truth.sum() > 20
     assert recall >= 0.95, recall
     assert fpr <= 0.005, fpr
@@ -261,6 +262,8 @@ def test_plume_detection_finds_the_sources(atm, tmp_path):
         if near:
             matched += 1
             errors.append(abs(near[0]["properties"]["emission"] / q - 1))
+    print(f"plume-detection: {matched}/{len(PLUME_SOURCES)} sources, {len(found)} persistent, "
+          f"emission errors {np.round(errors, 3).tolist()}")
     # persistent sources: recall and precision, emissions within 25% (median)
     assert matched >= 0.9 * len(PLUME_SOURCES), (matched, found)
     persistent = [f for f in found if f["properties"]["detections"] >= 2]
