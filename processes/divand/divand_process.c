@@ -12,7 +12,9 @@
 #include "divand_obs.h"
 #include "divand_process.h"
 #include "divand_truth.h"
+#include "nadir/arena.h"
 #include "nadir/read.h"
+#include "nadir/render.h"
 
 #define MAX_POINTS 4000000u  /* analysed grid points (lon x lat x depth x time) */
 #define MAX_LEVELS 100
@@ -23,6 +25,7 @@ static const char *const devices[] = {"cpu", "cuda", NULL};
 static const char *const obs_formats[] = {"text/csv", "text/plain", "text/tab-separated-values", NULL};
 static const char *const nc_fmt[] = {"application/x-netcdf", NULL};
 static const char *const json_fmt[] = {"application/json", NULL};
+static const char *const png_fmt[] = {"image/png", NULL};
 static const char *const sources[] = {"inline", "demo", NULL};
 static const char *const climatologies[] = {"none", "monthly", NULL};
 static const char *const backgrounds[] = {"mean", "trend", "none", NULL};
@@ -75,6 +78,9 @@ static const nd_io outputs[] = {
     {.id = "analysis", .title = "Analysis", .description = "CF NetCDF (time, depth, lat, lon): the field, its "
                                                             "relative error and the field masked where the error is large.",
      .type = ND_IO_COMPLEX, .formats = nc_fmt},
+    {.id = "quicklook", .title = "Quick-look", .description = "PNG of the surface field (July when monthly), "
+                                                              "north up, viridis over the field's range.",
+     .type = ND_IO_COMPLEX, .formats = png_fmt},
     {.id = "report", .title = "Report", .description = "Observations read, used, dropped; malformed lines; solver.",
      .type = ND_IO_COMPLEX, .formats = json_fmt},
 };
@@ -356,6 +362,37 @@ fail:
     return -1;
 }
 
+/* The quick-look: the first depth level of one time step, north up, land transparent. */
+static int write_quicklook(const char *path, const plan *p, const nd_divand_result *r, const double *bg, nd_error *err) {
+    size_t nxy = p->nx * p->ny, t = p->monthly ? 6 : 0;
+    float *v = malloc(nxy * sizeof *v);
+    if (!v) return nd_fail(err, ND_E_INTERNAL, "", "out of memory");
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t j = 0; j < p->ny; j++)
+        for (size_t i = 0; i < p->nx; i++) {
+            size_t q = i + j * p->nx + t * nxy * p->nz;
+            double f = r->field[q] + bg[q];
+            v[i + (p->ny - 1 - j) * p->nx] = isnan(f) ? NAN : (float)f;
+            if (!isnan(f)) lo = fmin(lo, f), hi = fmax(hi, f);
+        }
+    nd_colormap cm;
+    nd_colormap_init(&cm, isfinite(lo) ? lo : 0, isfinite(hi) && hi > lo ? hi : lo + 1);
+    nd_image im = {0};
+    nd_buf png = {0};
+    int rc = nd_render_colormap(v, (int)p->nx, (int)p->ny, &cm, &im);
+    free(v);
+    if (rc < 0) return nd_fail(err, ND_E_INTERNAL, "", "quick-look rendering failed");
+    rc = nd_encode_png(&im, &png, err);
+    nd_image_free(&im);
+    if (rc >= 0) {
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(png.data, 1, png.len, f) != png.len) rc = nd_fail(err, ND_E_IO, "", "cannot write the quick-look");
+        if (f && fclose(f) != 0) rc = nd_fail(err, ND_E_IO, "", "cannot write the quick-look");
+    }
+    nd_buf_free(&png);
+    return rc < 0 ? -1 : 0;
+}
+
 static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err) {
     plan p;
     if (make_plan(in, &p, err) < 0) return -1;
@@ -457,6 +494,8 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     char path[4096];
     snprintf(path, sizeof path, "%s/divand.nc", env->dir);
     if (write_nc(path, &p, in, &t, &r, bgf, num_in(in, "error_threshold"), err) < 0) goto done;
+    snprintf(path, sizeof path, "%s/quicklook.png", env->dir);
+    if (write_quicklook(path, &p, &r, bgf, err) < 0) goto done;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     json_t *rep = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:i, s:I, s:f}", "observations", (json_int_t)t.n,
                             "used", (json_int_t)r.nused, "dropped", (json_int_t)r.ndropped, "malformed",
@@ -477,6 +516,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     }
     json_object_set_new(rep, "malformed_lines", lines);
     json_object_set_new(out, "analysis", json_pack("{s:s, s:s}", "file", "divand.nc", "mediaType", "application/x-netcdf"));
+    json_object_set_new(out, "quicklook", json_pack("{s:s, s:s}", "file", "quicklook.png", "mediaType", "image/png"));
     json_object_set_new(out, "report", json_pack("{s:o, s:s}", "value", rep, "mediaType", "application/json"));
     if (env->progress) env->progress(env, 100, "done");
     rc = 0;

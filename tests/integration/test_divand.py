@@ -68,7 +68,7 @@ def test_divand_described(srv):
     for k in ("observations", "bbox", "resolution", "depths", "length_horizontal", "epsilon2", "mask", "background",
               "error", "solver", "device"):
         assert k in d["inputs"], k
-    assert set(d["outputs"]) == {"analysis", "report"}
+    assert set(d["outputs"]) == {"analysis", "report", "quicklook"}
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,17 @@ def test_divand_demo_against_truth(srv, demo_job, tmp_path):
             if np.isfinite(f[6, 0, jj, ii]) and e[6, 0, jj, ii] < 0.3:
                 errs.append(f[6, 0, jj, ii] - truth(float(lon[ii]), float(lat[jj]), 0, float(tm[6])))
     errs = np.array(errs)
+    # The quick-look: July at the surface, north up, land transparent.
+    from osgeo import gdal
+    q = requests.get(f"{srv.url}/jobs/{job}/results/quicklook")
+    assert q.status_code == 200 and q.content[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "q.png").write_bytes(q.content)
+    img = gdal.Open(str(tmp_path / "q.png"))
+    assert (img.RasterXSize, img.RasterYSize) == (101, 43)
+    rgba = img.GetRasterBand(1).GetColorTable()
+    px = img.GetRasterBand(1).ReadAsArray()
+    land_px, sea_px = px[42 - j, i], px[42 - int(round((50 - 45) / 0.5)), int(round((-15 + 20) / 0.5))]
+    assert rgba.GetColorEntry(int(land_px))[3] == 0 and rgba.GetColorEntry(int(sea_px))[3] == 255
     rmse = float(np.sqrt(np.mean(errs ** 2)))
     print(f"July surface: {len(errs)} informed points, RMSE {rmse:.3f} degC")
     assert len(errs) > 300 and rmse < 1.0
