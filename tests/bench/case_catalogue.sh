@@ -73,10 +73,10 @@ request = function()
 end
 EOF
 bench_warmup "$NADIR_URL/stac/search" "${WRK_OPTS[@]}" -s "$BENCH_TMP/search.lua"
-p50=() p99=() rps=() errors=0
+p50=() p99=() rps=() cpu=() errors=0
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     WRK_SERVER_PID=$NADIR_PID bench_wrk "$NADIR_URL/stac/search" "${WRK_OPTS[@]}" -s "$BENCH_TMP/search.lua"
-    p50+=("$WRK_P50_MS") p99+=("$WRK_P99_MS") rps+=("$WRK_RPS") errors=$((errors + WRK_ERRORS))
+    p50+=("$WRK_P50_MS") p99+=("$WRK_P99_MS") rps+=("$WRK_RPS") cpu+=("$WRK_CPU_US") errors=$((errors + WRK_ERRORS))
 done
 
 # ---- paging: next links through PAGE_ITEMS results, 1000 a page --------------------------------
@@ -106,6 +106,8 @@ bench_metric ingest_items/s "$ingest_rate" 20000 higher -
 bench_metric search_p50_ms "$(bench_median "${p50[@]}")" 20 lower 1
 bench_metric search_p99_ms "$(bench_median "${p99[@]}")" 100 lower -
 bench_metric search_requests/s "$(bench_median "${rps[@]}")" 100 higher -
+# the server's CPU per search: what latency becomes on idle cores, whatever else the machine runs
+bench_metric search_cpu_us/request "$(bench_median "${cpu[@]}")" 20000 lower -
 bench_metric paging_items/s "$page_rate" 20000 higher 1
 bench_note "catalogue: $ITEMS items (0.1-1° polygons, 5 years); search: wrk ${WRK_OPTS[*]} -d $BENCH_DURATION, random 10°x10° bbox + 1-month datetime, limit=100, median of $BENCH_ROUNDS rounds; paging: $paged items by next links, limit=1000, one client"
 if ((errors > 0)); then bench_note "catalogue: $errors socket errors or non-2xx/3xx answers during the search runs"; fi
