@@ -214,7 +214,7 @@ def test_bad_input_refused_before_any_work(srv, process, body, status, fragment)
     assert r.status_code == status, r.text
     assert r.headers["Content-Type"] == "application/problem+json"
     assert fragment in r.json()["type"]
-    assert job_dirs(srv) == before
+    assert set(job_dirs(srv)) <= set(before)  # no new directory (dismissed ones may vanish meanwhile)
 
 
 def test_malformed_bodies(srv):
@@ -222,7 +222,7 @@ def test_malformed_bodies(srv):
     for data in (b"{", b"[1]", b"\xff"):
         r = requests.post(f"{srv.url}/processes/echo/execution", data=data)
         assert r.status_code == 400
-    assert job_dirs(srv) == before
+    assert set(job_dirs(srv)) <= set(before)  # no new directory (dismissed ones may vanish meanwhile)
 
 
 def test_subscriber_callbacks(srv):
@@ -402,7 +402,7 @@ def test_subset_netcdf_time_range_equals_source(srv, demo_dir, tmp_path):
                    {"dataset": "sst", "variables": ["nope"]}, {"dataset": "sst", "format": "png"}):
         r = requests.post(f"{srv.url}/processes/subset/execution", json={"inputs": inputs})
         assert r.status_code == 400, (inputs, r.text)
-    assert job_dirs(srv) == before
+    assert set(job_dirs(srv)) <= set(before)  # no new directory (dismissed ones may vanish meanwhile)
 
 
 def test_owslib_wps10_progress_reference_and_lineage(srv, tmp_path):
@@ -507,7 +507,7 @@ def test_wps_xml_refused(srv):
     assert r.status_code == 400 and "ExceptionReport" in r.text
     r = requests.post(f"{srv.url}/wps", data=execute20("x" * 2000000, "sync"))
     assert r.status_code == 413
-    assert job_dirs(srv) == before
+    assert set(job_dirs(srv)) <= set(before)  # no new directory (dismissed ones may vanish meanwhile)
 
 
 def test_conformance_script(srv):
