@@ -42,7 +42,7 @@ static const nd_io inputs[] = {
     {.id = "nir", .title = "Sentinel-2 NIR (B8)", .description = "Dataset of near-infrared reflectance, with red.",
      .type = ND_IO_DATASET, .max_occurs = 1},
     {.id = "parcels", .title = "Agricultural parcels", .description = "GeoJSON (or any OGR-readable text) polygons with an id and a crop class.",
-     .type = ND_IO_COMPLEX, .formats = vector_fmt, .max_bytes = 16u << 20, .min_occurs = 1, .max_occurs = 1},
+     .type = ND_IO_COMPLEX, .formats = vector_fmt, .max_bytes = 64u << 20, .min_occurs = 1, .max_occurs = 1},
     {.id = "id_field", .title = "Parcel id field", .description = "The attribute naming each parcel in the outputs (default: the feature number).", .type = ND_IO_STRING, .def = "id", .max_bytes = 64, .max_occurs = 1},
     {.id = "class_field", .title = "Crop class field", .description = "The attribute holding the crop class.", .type = ND_IO_STRING, .def = "crop", .max_bytes = 64, .max_occurs = 1},
     {.id = "excluded_classes", .title = "Excluded classes", .description = "Comma-separated crop classes not inverted.",
