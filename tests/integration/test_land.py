@@ -289,9 +289,9 @@ PHENO = {"wheat": (0.35, 0.6, 0.8, 0.75, 0.4, 0.2, 0.2, 0.25), "maize": (0.15, 0
          "urban": (0.1,) * 8, "water": (-0.3,) * 8}
 
 
-def write_multi(path, bands, res, dtype=gdal.GDT_Float32):
+def write_multi(path, bands, res, dtype=gdal.GDT_Float32, x0=LX0):
     ds = gdal.GetDriverByName("GTiff").Create(path, bands.shape[2], bands.shape[1], bands.shape[0], dtype)
-    ds.SetGeoTransform((LX0, res, 0, LY0, 0, -res))
+    ds.SetGeoTransform((x0, res, 0, LY0, 0, -res))
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(32631)
     ds.SetProjection(srs.ExportToWkt())
@@ -339,6 +339,7 @@ def make_scene(d, LW=LW, LH=LH):
                        + rng.normal(0, 0.03, coarse.shape) for t in range(8)]).astype(np.float32)
     write_multi(str(d / "series.tif"), series, LRES * 4)
     write_multi(str(d / "series_scaled.tif"), series * 10000, LRES * 4)
+    write_multi(str(d / "series_far.tif"), series, LRES * 4, x0=LX0 + 20000)
     ct = utm_to_lonlat()
     feats = []
     seen = {}
@@ -366,7 +367,8 @@ def lsrv(demo_dir, scene, tmp_path_factory):
     work = tmp_path_factory.mktemp("landuse")
     d = scene["dir"]
     extra = "".join(f"  - id: {name}\n    title: {name}\n    source: {d}/{f}\n" for name, f in (
-        ("lu_vhr", "vhr.tif"), ("lu_series", "series.tif"), ("lu_series_scaled", "series_scaled.tif")))
+        ("lu_vhr", "vhr.tif"), ("lu_series", "series.tif"), ("lu_series_scaled", "series_scaled.tif"),
+        ("lu_series_far", "series_far.tif")))
     text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
     text = text.replace("datasets:\n", "datasets:\n" + extra, 1)
     text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
@@ -435,6 +437,8 @@ def test_land_use_class_map_on_unseen_fields(lsrv, scene, lu_job, tmp_path):
 
 @pytest.mark.parametrize("kw, fragment", [
     ({"series": "lu_series_scaled"}, "outside [-1, 1]"),
+    ({"series": "lu_series_far"}, "does not overlap the image"),
+    ({"class_field": "nope"}, "no attribute 'nope'"),
     ({"device": "cuda"}, "no CUDA path"),
 ])
 def test_land_use_bad_input(lsrv, scene, kw, fragment):
