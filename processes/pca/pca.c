@@ -154,8 +154,7 @@ int nd_pca_train(nd_pca_acc *a, const double *noise, int k, double target, nd_pc
     }
     b->k = k > 0 ? k : nd_pca_choose_k(b->eigval, m, target, kmax);
     if ((size_t)b->k >= a->n) b->k = (int)a->n - 1;
-    b->vec = realloc(vec, (size_t)b->k * m * sizeof *vec);
-    if (!b->vec) b->vec = vec;
+    b->vec = nd_xrealloc(vec, (size_t)b->k * m * sizeof *vec);
     return 0;
 }
 

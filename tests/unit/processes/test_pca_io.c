@@ -76,7 +76,9 @@ ND_TEST(pca_screen_file_recall) {
     nd_error e = {0};
     if (nd_pca_screen_file(&env, path, in, out, &e) < 0) ND_FAIL_AT("%s", e.detail);
     json_t *sum = json_object_get(json_object_get(out, "summary"), "value");
-    fprintf(stderr, "summary: %s\n", json_dumps(sum, JSON_COMPACT));
+    char *text = json_dumps(sum, JSON_COMPACT);
+    fprintf(stderr, "summary: %s\n", text);
+    free(text);
     int nc, v;
     size_t n = 200 * 100, tp = 0, pos = 0, fp = 0, neg = 0;
     unsigned char *ev = malloc(n), *flag = malloc(n);
