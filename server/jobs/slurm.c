@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "jobs_internal.h"
+#include "nadir/process.h"
 
 extern char **environ;
 
@@ -118,6 +119,18 @@ int nd_slurm_launch(nd_jobs *j, const char *id, nd_running *r, char *msg, size_t
         snprintf(acct, sizeof acct, "--account=%s", j->conf.account);
         argv[k++] = acct;
     }
+    /* A process that runs on GPUs only asks Slurm for one. */
+    char inputs[4200];
+    snprintf(inputs, sizeof inputs, "%s/inputs.json", dir);
+    json_t *doc = nd_read_json(inputs);
+    const nd_process *p = nd_process_find(json_string_value(json_object_get(doc, "process")));
+    bool cpu = false, cuda = false;
+    for (const char *const *d = p ? p->devices : NULL; d && *d; d++) {
+        cpu |= !strcmp(*d, "cpu");
+        cuda |= !strcmp(*d, "cuda");
+    }
+    json_decref(doc);
+    if (cuda && !cpu) argv[k++] = "--gres=gpu:1";
     argv[k++] = path;
     argv[k] = NULL;
     char out[256];

@@ -336,3 +336,38 @@ ND_TEST(children_get_memory_limit_and_threads) {
     CHECK_INT(nd_jobs_dismiss(j, id, &e), 0);
     nd_jobs_stop(j);
 }
+
+ND_TEST(config_jobs_section) {
+    nd_config *c;
+    char err[512];
+    const char *dflt = "server:\n  data_dir: /tmp/x\n";
+    CHECK_INT(nd_config_parse(dflt, strlen(dflt), "t.yaml", "/tmp", &c, err, sizeof err), 0);
+    CHECK_STR(c->jobs.executor, "local");
+    CHECK_INT(c->jobs.workers, 2);
+    CHECK_INT(c->jobs.timeout_s, 3600);
+    CHECK_INT(c->jobs.memory_limit, 4LL << 30);
+    CHECK_INT(c->jobs.threads, 1);
+    CHECK(c->jobs.directory == NULL);
+    CHECK_INT(c->jobs.retention_s, 604800);
+    CHECK_INT(c->jobs.max_inline, 1 << 20);
+    CHECK_INT(c->jobs.nallowed_hosts, 0);
+    nd_config_free(c);
+    const char *set = "jobs:\n  executor: slurm\n  workers: 8\n  memory_limit: 512MiB\n  directory: jobs\n"
+                      "  slurm_partition: gpu\n  allowed_hosts: [a.example.org, b.example.org]\n";
+    CHECK_INT(nd_config_parse(set, strlen(set), "t.yaml", "/srv/conf", &c, err, sizeof err), 0);
+    CHECK_STR(c->jobs.executor, "slurm");
+    CHECK_INT(c->jobs.workers, 8);
+    CHECK_INT(c->jobs.memory_limit, 512LL << 20);
+    CHECK_STR(c->jobs.directory, "/srv/conf/jobs"); /* relative to the configuration */
+    CHECK_STR(c->jobs.slurm_partition, "gpu");
+    CHECK_INT(c->jobs.nallowed_hosts, 2);
+    CHECK_STR(c->jobs.allowed_hosts[1], "b.example.org");
+    nd_config_free(c);
+    const char *bad = "jobs:\n  executor: kubernetes\n";
+    CHECK(nd_config_parse(bad, strlen(bad), "t.yaml", "/tmp", &c, err, sizeof err) < 0);
+    CHECK_CONTAINS(err, "t.yaml:2:");
+    CHECK_CONTAINS(err, "local or slurm");
+    const char *zero = "jobs:\n  workers: 0\n";
+    CHECK(nd_config_parse(zero, strlen(zero), "t.yaml", "/tmp", &c, err, sizeof err) < 0);
+    CHECK_CONTAINS(err, "workers");
+}
