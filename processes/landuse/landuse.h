@@ -70,7 +70,8 @@ void nd_lu_features_free(nd_lu_features *f);
 void nd_lu_label_objects(const int *labels, int nseg, const int *sample_poly, size_t npix, const int *poly_class,
                          int *obj_poly, int *obj_class);
 /* Marks about val_fraction of the sample polygons of each class as validation (1), the rest training (0);
- * every class with two or more polygons keeps at least one on each side. */
+ * every class with two or more polygons keeps at least one on each side (none held out when val_fraction
+ * is 0). */
 void nd_lu_split_polygons(const int *poly_class, int npoly, int nclasses, double val_fraction, uint64_t seed,
                           unsigned char *is_val);
 

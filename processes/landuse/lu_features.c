@@ -156,7 +156,7 @@ void nd_lu_split_polygons(const int *poly_class, int npoly, int nclasses, double
         int nv = (int)lround(val_fraction * m);
         if (m >= 2 && nv < 1) nv = 1;
         if (m >= 2 && nv > m - 1) nv = m - 1;
-        if (m < 2) nv = 0;
+        if (m < 2 || val_fraction <= 0) nv = 0;
         for (int i = 0; i < m; i++) is_val[idx[i]] = i < nv;
     }
     free(idx);

@@ -108,7 +108,7 @@ int nd_sm_vector_read(const json_t *value, const char *id_field, const char *cla
     v->geoms = calloc(cap, sizeof *v->geoms), v->ids = calloc(cap, sizeof *v->ids);
     v->cls = calloc(cap, sizeof *v->cls), v->bad = calloc(cap, 1);
     OGR_L_ResetReading(layer);
-    for (OGRFeatureH f; (f = OGR_L_GetNextFeature(layer)) && v->n < cap;) {
+    for (OGRFeatureH f; v->n < cap && (f = OGR_L_GetNextFeature(layer));) {
         size_t k = v->n++;
         v->ids[k] = field_text(f, id_field, (long long)k + 1);
         v->cls[k] = field_text(f, class_field, -1);
