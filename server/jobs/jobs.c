@@ -181,6 +181,7 @@ static void unlink_running(nd_jobs *j, nd_running *r) {
 /* ---------------------------------------------------------------- the executor thread */
 
 static void watch(nd_jobs *j, double now) {
+    if (is_slurm(j)) nd_slurm_refresh(j);
     for (nd_running *r = j->running, *next; r; r = next) {
         next = r->next;
         int status = 0;

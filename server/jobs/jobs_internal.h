@@ -20,7 +20,9 @@ typedef struct nd_running {
     bool dismissed;           /* killed on request: the row is gone, the directory removed at exit */
     bool timed_out;
     int last_progress;
-    double last_poll;         /* Slurm: squeue at most once a second */
+    double last_poll;         /* Slurm: when squeue last reported on it */
+    char slurm_state[32];     /* Slurm: its state in that report ("" once it left the queue) */
+    bool polled;              /* Slurm: a report arrived that nd_slurm_poll has not looked at yet */
     struct nd_running *next;
 } nd_running;
 
@@ -41,6 +43,7 @@ struct nd_jobs {
     hook hooks[8];
     size_t nhooks;
     double last_retention;
+    double last_squeue;       /* Slurm: time of the last squeue */
 };
 
 /* store.c: every call with j->lock held. */
@@ -86,6 +89,8 @@ int nd_local_poll(nd_jobs *j, nd_running *r, int *status);
 void nd_local_kill(nd_jobs *j, nd_running *r);
 bool nd_local_reattach(nd_jobs *j, const char *id, pid_t pid);
 int nd_slurm_launch(nd_jobs *j, const char *id, nd_running *r, char *msg, size_t msglen);
+/* One squeue for every running Slurm job, at most once a second (not one process per job). */
+void nd_slurm_refresh(nd_jobs *j);
 int nd_slurm_poll(nd_jobs *j, nd_running *r, int *status);
 void nd_slurm_kill(nd_jobs *j, nd_running *r);
 

@@ -149,26 +149,62 @@ int nd_slurm_launch(nd_jobs *j, const char *id, nd_running *r, char *msg, size_t
     return 0;
 }
 
-/* The state squeue shows ("" once the job left the queue). */
-static int squeue_state(const char *slurm_id, char *state, size_t n) {
-    char *argv[] = {"squeue", "-h", "-j", (char *)slurm_id, "-o", "%T", NULL};
-    int rc = run_cmd(argv, state, n);
-    trim(state);
-    /* squeue exits non-zero with "Invalid job id" for jobs purged from the controller. */
-    if (rc != 0) state[0] = '\0';
-    return rc == -1 ? -1 : 0;
+void nd_slurm_refresh(nd_jobs *j) {
+    double now = nd_now();
+    if (!j->running || now - j->last_squeue < POLL_EVERY_S) return;
+    j->last_squeue = now;
+    nd_buf ids = {0};
+    for (nd_running *r = j->running; r; r = r->next)
+        if (r->slurm_id[0]) nd_buf_printf(&ids, "%s%s", ids.len ? "," : "", r->slurm_id);
+    if (!ids.len) {
+        nd_buf_free(&ids);
+        return;
+    }
+    static char out[1 << 20]; /* only the executor thread polls */
+    char *argv[] = {"squeue", "-h", "-o", "%i %T", "-j", ids.data, NULL};
+    int rc = run_cmd(argv, out, sizeof out);
+    nd_buf_free(&ids);
+    if (rc == -1) return; /* squeue cannot run: nothing is concluded */
+    for (nd_running *r = j->running; r; r = r->next) {
+        r->slurm_state[0] = '\0';
+        size_t idlen = strlen(r->slurm_id);
+        if (rc != 0) {
+            /* squeue refuses the whole list when an id was purged from the controller (a job that ended
+             * long ago, seen after a restart): ask about each job alone, which tells which ones left. */
+            char one[256];
+            char *argv1[] = {"squeue", "-h", "-o", "%T", "-j", r->slurm_id, NULL};
+            int rc1 = run_cmd(argv1, one, sizeof one);
+            if (rc1 == -1) continue;
+            one[strcspn(one, "\n")] = '\0';
+            if (rc1 == 0) snprintf(r->slurm_state, sizeof r->slurm_state, "%s", one);
+            r->polled = true;
+            r->last_poll = now;
+            continue;
+        }
+        for (const char *line = out; *line;) {
+            size_t n = strcspn(line, "\n");
+            if (n > idlen && !strncmp(line, r->slurm_id, idlen) && line[idlen] == ' ')
+                snprintf(r->slurm_state, sizeof r->slurm_state, "%.*s", (int)(n - idlen - 1), line + idlen + 1);
+            line += n + (line[n] == '\n');
+        }
+        r->polled = true;
+        r->last_poll = now;
+    }
+}
+
+static bool finished_state(const char *state) {
+    static const char *const done[] = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
+                                       "PREEMPTED", "BOOT_FAIL", "DEADLINE", NULL};
+    if (!*state) return true;
+    for (int i = 0; done[i]; i++)
+        if (!strcmp(state, done[i])) return true;
+    return false;
 }
 
 int nd_slurm_poll(nd_jobs *j, nd_running *r, int *status) {
-    double now = nd_now();
-    if (now - r->last_poll < POLL_EVERY_S) return 0;
-    r->last_poll = now;
-    char state[128];
-    if (squeue_state(r->slurm_id, state, sizeof state) < 0) return 0; /* squeue not runnable: try later */
-    if (*state && strcmp(state, "COMPLETED") && strcmp(state, "CANCELLED") && strcmp(state, "FAILED") &&
-        strcmp(state, "TIMEOUT") && strcmp(state, "NODE_FAIL") && strcmp(state, "OUT_OF_MEMORY") &&
-        strcmp(state, "PREEMPTED") && strcmp(state, "BOOT_FAIL") && strcmp(state, "DEADLINE"))
-        return 0;
+    if (!r->polled) return 0;
+    r->polled = false;
+    if (!finished_state(r->slurm_state)) return 0;
     char *dir = nd_job_dir(j, r->id);
     char path[4200];
     snprintf(path, sizeof path, "%s/exit_code", dir);
@@ -189,5 +225,5 @@ void nd_slurm_kill(nd_jobs *j, nd_running *r) {
     char out[256];
     char *argv[] = {"scancel", r->slurm_id, NULL};
     run_cmd(argv, out, sizeof out);
-    r->last_poll = 0;
+    j->last_squeue = 0; /* look again at the next tick */
 }

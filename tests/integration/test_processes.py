@@ -631,6 +631,11 @@ def test_slurm_runs_jobs(slurm_srv):
     job = submit_async(s, "statistics", {"dataset": "sst", "variable": "sst", "bbox": [0, 50, 0.01, 50.01]}).json()["jobID"]
     st = wait_job(s, job, timeout=90)
     assert st["status"] == "failed" and "no cell" in st["message"]
+    # several at once: one squeue a second follows them all
+    jobs = [submit_async(s, "echo", {"message": f"s{i}"}).json()["jobID"] for i in range(10)]
+    for i, j in enumerate(jobs):
+        assert wait_job(s, j, timeout=120)["status"] == "successful"
+        assert requests.get(f"{s.url}/jobs/{j}/results").json() == {"message": f"s{i}"}
 
 
 def test_slurm_dismiss_scancels(slurm_srv):
