@@ -172,13 +172,19 @@ void nd_pca_score(const nd_pca_basis *b, const double *x, size_t n, nd_pca_resul
     double *yc = nd_xmalloc((size_t)ND_PCA_BLOCK * m * sizeof *yc);
     double *p = nd_xmalloc((size_t)ND_PCA_BLOCK * k * sizeof *p);
     char *ok = nd_xmalloc(ND_PCA_BLOCK);
+    double *inv = nd_xmalloc((size_t)m * sizeof *inv); /* a multiply per value instead of a divide */
+    for (int j = 0; j < m; j++) inv[j] = 1.0 / b->noise[j];
     for (size_t i0 = 0; i0 < n; i0 += ND_PCA_BLOCK) {
         int nb = (int)(n - i0 < ND_PCA_BLOCK ? n - i0 : ND_PCA_BLOCK);
         for (int i = 0; i < nb; i++) {
             const double *row = x + (i0 + (size_t)i) * m;
-            double *dst = yc + (size_t)i * m;
-            ok[i] = (char)row_finite(row, m);
-            for (int j = 0; j < m; j++) dst[j] = ok[i] ? row[j] / b->noise[j] - b->mean[j] : 0.0;
+            double *dst = yc + (size_t)i * m, bad = 0;
+            for (int j = 0; j < m; j++) {
+                dst[j] = row[j] * inv[j] - b->mean[j];
+                bad += row[j] - row[j]; /* NaN when any value is NaN or infinite */
+            }
+            ok[i] = bad == 0;
+            if (!ok[i]) memset(dst, 0, (size_t)m * sizeof *dst);
         }
         /* scores P = Yc V^T, then the residual Yc - P V in place */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, k, m, 1.0, yc, m, b->vec, m, 0.0, p, k);
@@ -198,6 +204,7 @@ void nd_pca_score(const nd_pca_basis *b, const double *x, size_t n, nd_pca_resul
     free(yc);
     free(p);
     free(ok);
+    free(inv);
 }
 
 /* The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */

@@ -12,7 +12,9 @@
 typedef enum { ND_PCA_SYRK = 0, ND_PCA_GEMM = 1 } nd_pca_cov_method;
 
 /* Rows of spectra handled at once: bounds the memory to a few blocks of B x M doubles. */
+#ifndef ND_PCA_BLOCK
 #define ND_PCA_BLOCK 2048
+#endif
 
 /* The running sums of a reference set in noise-normalised units, shifted by the first spectrum seen
  * so that the one-pass covariance does not lose digits to cancellation. */

@@ -16,7 +16,8 @@
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
 export ATM_SPECTRA=${ATM_SPECTRA:-50000} ATM_CHANNELS=${ATM_CHANNELS:-300}
 export ATM_PLUME_NX=${ATM_PLUME_NX:-7200} ATM_PLUME_NY=${ATM_PLUME_NY:-3600} ATM_GEMM_N=${ATM_GEMM_N:-2000}
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$BENCH_NPROC}
+# one thread, as a job gets by default (jobs.threads: 1): a year of data runs as one job per core
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 
 bin=$BENCH_TMP/atmosphere_bench
 # shellcheck disable=SC2046  # pkg-config prints several words on purpose
