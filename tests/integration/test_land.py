@@ -571,3 +571,17 @@ def test_soil_moisture_territory_polygon(srv, territory, tmp_path):
     tif.write_bytes(requests.get(f"{srv.url}/jobs/{job}/results/moisture").content)
     ds = gdal.Open(str(tif))
     assert (ds.RasterXSize, ds.RasterYSize) == (100, 100)
+
+
+def test_trainer_command_reproduces_committed_weights(tmp_path):
+    """`nadir train soil-moisture` from its default seed writes exactly the committed weights.c."""
+    import subprocess
+    from conftest import NADIR
+    out = tmp_path / "weights.c"
+    r = subprocess.run([NADIR, "train", "soil-moisture", "--seed", "42", "--out", str(out)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    committed = os.path.join(os.path.dirname(__file__), "../../processes/soilmoisture/weights.c")
+    assert out.read_bytes() == open(committed, "rb").read()
+    r = subprocess.run([NADIR, "train", "nope"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "soil-moisture" in r.stderr
