@@ -384,6 +384,10 @@ int wms_parse_map(nd_req *rq, wms_map *m, const char *layers_key) {
     }
     if (!(b[0] < b[2]) || !(b[1] < b[3]))
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "bbox", "BBOX minimum must be below its maximum");
+    /* No CRS reaches 1e9 (metres or degrees): beyond, PROJ fails point by point, slowly, for nothing. */
+    for (int i = 0; i < 4; i++)
+        if (fabs(b[i]) > 1e9)
+            return nd_fail(&rq->err, ND_E_INVALID_PARAM, "bbox", "BBOX coordinates are out of range");
     memcpy(m->bbox, b, sizeof b);
     if (parse_int(rq, "WIDTH", WMS_MAX_SIZE, &m->width) < 0 || parse_int(rq, "HEIGHT", WMS_MAX_SIZE, &m->height) < 0)
         return -1;

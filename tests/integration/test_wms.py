@@ -340,6 +340,7 @@ BASE = dict(LAYERS="sst/sst", CRS="EPSG:3857", BBOX="-2e6,5e6,3e6,9e6", WIDTH=64
     (dict(BBOX="3e6,5e6,-2e6,9e6"), "InvalidParameterValue"),
     (dict(BBOX="1,2,3"), "InvalidParameterValue"),
     (dict(BBOX="0,0,0,0"), "InvalidParameterValue"),
+    (dict(BBOX="1e30,1e30,1e31,1e31"), "InvalidParameterValue"),
     (dict(WIDTH="5000"), "InvalidParameterValue"),
     (dict(HEIGHT="-3"), "InvalidParameterValue"),
     (dict(FORMAT="image/gif"), "InvalidFormat"),
