@@ -201,7 +201,8 @@ static const command commands[] = {
     {"ingest", cmd_ingest, "ingest (-c FILE | --database DB) [--collection ID] [--quiet] PATH...",
      "Scans files and directories (GDAL and NetCDF) into STAC items of the catalogue: footprint, time, projection,\n"
      "bands, checksum; unchanged files are skipped, unreadable ones reported and skipped."},
-    {"train", nd_sm_train_main, "train soil-moisture [--seed N] [--out FILE]", "Trains the soil-moisture network on simulated data; writes processes/soilmoisture/weights.c."},
+    {"train", nd_sm_train_main, "train soil-moisture [--seed N] [--out FILE]",
+     "Trains the soil-moisture network on simulated data; writes processes/soilmoisture/weights.c."},
     {"version", cmd_version, "version", "Prints the version."},
 };
 
