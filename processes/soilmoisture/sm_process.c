@@ -269,6 +269,13 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     return rc;
 }
 
+/* What can be refused before a job exists. */
+static int check(const json_t *in, const nd_process_limits *lim, nd_error *err) {
+    if (!json_object_get(in, "ndvi") && (!json_object_get(in, "red") || !json_object_get(in, "nir")))
+        return nd_fail(err, ND_E_MISSING_PARAM, "ndvi", "give ndvi, or both red and nir");
+    return 0;
+}
+
 const nd_process nd_process_soilmoisture = {
     .id = "soil-moisture",
     .title = "Plot-scale soil moisture (S2MP)",
@@ -285,4 +292,5 @@ const nd_process nd_process_soilmoisture = {
     .async = true,
     .devices = cpu_only,
     .run = run,
+    .check = check,
 };

@@ -548,8 +548,9 @@ def test_soil_moisture_from_red_and_nir(srv, territory, sm_job):
             assert float(g["moisture_vol_pct"]) == pytest.approx(float(r["moisture_vol_pct"]), abs=0.5)
     inputs = sm_inputs(territory, red="sm_red")
     del inputs["ndvi"]
-    job, st, _ = run_async(srv, "soil-moisture", inputs)
-    assert st["status"] == "failed" and "give ndvi, or both red and nir" in st["message"]
+    r = requests.post(f"{srv.url}/processes/soil-moisture/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 400 and "give ndvi, or both red and nir" in r.text  # refused before any job
 
 
 def test_soil_moisture_territory_polygon(srv, territory, tmp_path):
