@@ -7,7 +7,7 @@
 
 #include "nadir/catalog.h"
 
-#define MAX_POINTS 1000000
+#define MAX_POINTS 100000 /* per geometry: bounds the GEOS work one request can ask for */
 
 static void shift_x(OGRGeometryH g, double dx) {
     int n = OGR_G_GetGeometryCount(g);
