@@ -99,7 +99,9 @@ static void boxes(OGRGeometryH g, nd_geom *out) {
         if ((pe.MinX + pe.MaxX) / 2 < 0) merge_env(w, &pe, &fw);
         else merge_env(e, &pe, &fe);
     }
-    if (fw || fe) return;
+    /* two boxes only when they leave a gap between them (the parts hug ±180°); parts that overlap in
+     * longitude, like a global ocean mask, keep the one box */
+    if (fw || fe || w[2] >= e[0]) return;
     memcpy(out->box[0], w, sizeof w);
     memcpy(out->box[1], e, sizeof e);
     out->nbox = 2;

@@ -776,3 +776,38 @@ def test_pystac_client_requests(stac):
     # matched(): numberMatched of the first page
     r = requests.post(stac.url + "/stac/search", json={**body, "limit": 1}).json()
     assert r["numberMatched"] == len(want2) and r["context"]["matched"] == len(want2)
+
+
+@pytest.mark.skipif(not os.environ.get("ND_SAMPLES_DIR"), reason="needs the r-cran-stars samples (make samples)")
+def test_ingest_real_samples(tmp_path):
+    """Real files: a Landsat 7 GeoTIFF in UTM 25S and a global OISST NetCDF (longitudes 0..360)."""
+    stars = os.path.join(os.environ["ND_SAMPLES_DIR"], "stars/usr/lib/R/site-library/stars")
+    tif, nc = os.path.join(stars, "tif/L7_ETMs.tif"), os.path.join(stars, "nc/reduced.nc")
+    if not (os.path.exists(tif) and os.path.exists(nc)):
+        pytest.skip("samples not unpacked")
+    db = str(tmp_path / "s.db")
+    r = subprocess.run([NADIR, "ingest", "--database", db, "--collection", "samples", "--quiet", tif, nc],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "2 item(s) added" in r.stdout, r.stderr
+    s = Server(str(tmp_path), f"server:\n  bind: 127.0.0.1\n  threads: 2\ncatalog:\n  database: {db}\ndatasets: []\n",
+               name="samples")
+    try:
+        l7 = requests.get(s.url + "/stac/collections/samples/items/L7_ETMs").json()
+        check_item(l7)
+        assert l7["properties"]["proj:code"] == "EPSG:31985" and l7["properties"]["proj:shape"] == [352, 349]
+        assert [b["name"] for b in l7["assets"]["data"]["eo:bands"]] == [f"band{i}" for i in range(1, 7)]
+        c = shape(l7["geometry"]).centroid  # Olinda, Brazil
+        assert -35.0 < c.x < -34.8 and -8.1 < c.y < -7.9
+        red = requests.get(s.url + "/stac/collections/samples/items/reduced").json()
+        check_item(red)
+        p = red["properties"]
+        assert set(p["cube:variables"]) == {"sst", "anom", "err", "ice"}
+        assert {"time", "zlev"} <= set(p["cube:dimensions"]) and p["cube:variables"]["sst"]["unit"] == "degree_C"
+        assert p["datetime"] == "1981-12-31T00:00:00Z"
+        assert red["bbox"][0] == -180 and red["bbox"][2] == 180  # global: one box, not an antimeridian pair
+        found = requests.get(s.url + "/stac/search", params={"bbox": "170,-10,-170,10"}).json()["features"]
+        assert [f["id"] for f in found] == ["reduced"]  # the Pacific has SST data
+        found = requests.get(s.url + "/stac/search", params={"bbox": "-35,-8.1,-34.8,-7.9"}).json()["features"]
+        assert "L7_ETMs" in {f["id"] for f in found}
+    finally:
+        assert s.stop() == 0
