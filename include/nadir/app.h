@@ -28,11 +28,15 @@ typedef struct nd_app {
     size_t nservices;
     time_t started;
     struct nd_metrics *metrics;
+    /* Services with state of their own (jobs...) append their lines to /metrics. */
+    void (*metrics_sources[8])(const struct nd_app *app, nd_buf *out);
+    size_t nmetrics_sources;
 } nd_app;
 
 nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets);
 void nd_app_free(nd_app *app);
 void nd_app_add_service(nd_app *app, const nd_service *svc);
+void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out));
 
 /* Each service adds its routes and its entry; main.c calls them in order. */
 void nd_ogcapi_register(nd_app *app);

@@ -28,3 +28,8 @@ void nd_app_add_service(nd_app *app, const nd_service *svc) {
     app->services = nd_xrealloc(app->services, (app->nservices + 1) * sizeof *app->services);
     app->services[app->nservices++] = svc;
 }
+
+void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out)) {
+    if (app->nmetrics_sources < sizeof app->metrics_sources / sizeof app->metrics_sources[0])
+        app->metrics_sources[app->nmetrics_sources++] = fn;
+}

@@ -22,6 +22,7 @@ static int health(nd_req *rq, nd_resp *rs) {
 
 static int metrics(nd_req *rq, nd_resp *rs) {
     nd_metrics_render(rq->app->metrics, &rs->body);
+    for (size_t i = 0; i < rq->app->nmetrics_sources; i++) rq->app->metrics_sources[i](rq->app, &rs->body);
     rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
     rs->compressible = true;
     return 0;

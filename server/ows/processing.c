@@ -35,6 +35,16 @@ static void stop_at_exit(void) {
     pthread_mutex_unlock(&lock);
 }
 
+static void jobs_metrics(const nd_app *app, nd_buf *out) {
+    nd_jobs *j = nd_app_jobs(app);
+    if (!j) return;
+    size_t counts[5] = {0};
+    nd_jobs_counts(j, counts);
+    nd_buf_puts(out, "# HELP nadir_jobs Jobs known to the server, by state.\n# TYPE nadir_jobs gauge\n");
+    for (nd_job_state st = ND_JOB_ACCEPTED; st <= ND_JOB_FAILED; st++) /* dismissed jobs are deleted */
+        nd_buf_printf(out, "nadir_jobs{state=\"%s\"} %zu\n", nd_job_state_name(st), counts[st]);
+}
+
 nd_jobs *nd_processing_start(nd_app *app) {
     pthread_mutex_lock(&lock);
     if (!tried || owner != app) {
@@ -66,7 +76,10 @@ nd_jobs *nd_processing_start(nd_app *app) {
         };
         char err[512];
         if (nd_jobs_start(&jc, &jobs, err, sizeof err) < 0) fprintf(stderr, "nadir: jobs: %s\n", err);
-        else nd_processing_publish_init(app, jobs);
+        else {
+            nd_processing_publish_init(app, jobs);
+            nd_app_add_metrics(app, jobs_metrics);
+        }
     }
     nd_jobs *j = jobs;
     pthread_mutex_unlock(&lock);

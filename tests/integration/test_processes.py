@@ -113,6 +113,19 @@ def test_sync_document_and_raw(srv):
     assert r.status_code == 200 and r.text == "x" and r.headers["Content-Type"].startswith("text/plain")
 
 
+def job_gauges(s):
+    lines = [l for l in requests.get(f"{s.url}/metrics").text.splitlines() if l.startswith("nadir_jobs{")]
+    return {l.split('"')[1]: int(l.rsplit(" ", 1)[1]) for l in lines}
+
+
+def test_metrics_count_jobs_by_state(srv):
+    before = job_gauges(srv)
+    assert set(before) == {"accepted", "running", "successful", "failed"}
+    r = requests.post(f"{srv.url}/processes/echo/execution", json={"inputs": {"message": "m"}})
+    assert r.status_code == 200
+    assert job_gauges(srv)["successful"] == before["successful"] + 1
+
+
 def test_async_job_registered_before_answer_with_progress(srv):
     r = submit_async(srv, "sleep", {"seconds": 2})
     assert r.headers["Preference-Applied"] == "respond-async"
