@@ -10,6 +10,7 @@
 #include "nadir/app.h"
 #include "nadir/catalog.h"
 #include "nadir/demodata.h"
+#include "nadir/process.h"
 #include "nadir/jobs.h"
 #include "nadir/land.h"
 
@@ -130,7 +131,8 @@ static int cmd_demo_data(int argc, char **argv) {
     }
     if (optind != argc - 1) return usage_error("expected one DIR%s", "");
     char err[1024];
-    if (nd_demo_data_write(argv[optind], samples, err, sizeof err) < 0) {
+    if (nd_demo_data_write(argv[optind], samples, err, sizeof err) < 0 ||
+        nd_processes_demo_write(argv[optind], err, sizeof err) < 0) {
         fprintf(stderr, "nadir demo-data: %s\n", err);
         return 1;
     }

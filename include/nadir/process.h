@@ -91,4 +91,7 @@ const char *nd_io_type_name(nd_io_type t);
 /* A dataset of env's configuration opened for a kernel (free with nd_dataset_free). */
 int nd_kernel_open_dataset(nd_kernel_env *env, const char *id, nd_dataset **out, nd_error *err);
 
+/* The kernels' synthetic inputs for `nadir demo-data DIR`, their rasters added to DIR/nadir.yaml. */
+int nd_processes_demo_write(const char *dir, char *err, size_t errlen);
+
 #endif

@@ -80,3 +80,12 @@ def test_serve_never_starts_half_configured(demo_dir, tmp_path):
     r = run("serve", "-c", str(p), "--port", "1", timeout=60)
     assert r.returncode == 1 and "absent.nc" in r.stderr
     assert "listening" not in r.stderr
+
+
+def test_demo_configuration_serves_every_demo_dataset(demo_dir):
+    r = run("check-config", os.path.join(demo_dir, "nadir.yaml"))
+    assert r.returncode == 0, r.stderr
+    listed = [line.split()[0] for line in r.stdout.splitlines()[1:]]
+    for ds in ("sst", "s2_demo", "dem_demo", "no2_demo", "sm_sigma0_vv", "sm_incidence", "sm_ndvi", "lu_vhr",
+               "lu_ndvi_series"):
+        assert ds in listed
