@@ -36,6 +36,7 @@ typedef struct nd_divand_opts {
     size_t exact_max;      /* AUTO error: exact up to this many sea points (0: default 4,000) */
     double tol;            /* PCG relative residual (0: 1e-10) */
     int maxit;             /* PCG iteration limit (0: 20,000) */
+    double precond_max_nnz;/* PCG preconditioner factor size limit, beyond which levels are decoupled (0: 1e8) */
     /* Progress 0..100; nonzero return stops the analysis. */
     int (*progress)(void *ctx, int percent, const char *message);
     void *ctx;

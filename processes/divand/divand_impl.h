@@ -13,6 +13,7 @@ typedef SuiteSparse_long nd_dv_long;
  * weighted, length scaled negative Laplacian), iP = iB + Hsᵀ Hs with Hs = R^-½ H. */
 typedef struct nd_dv_problem {
     size_t ntot, nsea;
+    size_t plane;           /* points of one horizontal level (n0 * n1) */
     nd_dv_long *pack;       /* full index -> sea index, -1 on land */
     size_t *unpack;         /* sea index -> full index */
     double *sqrtv;          /* V^½ per sea point (cell volume over the dimensions with a length) */

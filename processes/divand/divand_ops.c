@@ -197,6 +197,7 @@ int nd_dv_build(nd_dv_problem *p, const nd_divand_grid *g, const nd_divand_obs *
         return -1;
     }
     p->neff = neff;
+    p->plane = g->n[0] * (g->ndim > 1 ? g->n[1] : 1);
     p->m = nd_divand_order(neff);
     double L[ND_DIVAND_MAXDIM] = {0}, ls = nd_divand_len_scale(neff);
     p->coeff = nd_divand_mu(neff);

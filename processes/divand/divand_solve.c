@@ -10,6 +10,8 @@
 
 /* The length factor of the clever poor man's error (DIVAnd_cpme: best in 2-D). */
 #define CPME_LEN_FACTOR (1 / 1.70766)
+/* Nonzeros of the preconditioner's factor allowed (8 bytes each: 800 MB). */
+#define PRECOND_MAX_LNZ 1e8
 
 void nd_divand_result_free(nd_divand_result *res) {
     free(res->field);
@@ -86,15 +88,41 @@ static int precond_apply(const nd_dv_problem *p, const precond *pc, const double
     return 0;
 }
 
-static void precond_init(const nd_dv_problem *p, precond *pc, double *work) {
+/* A with the couplings between horizontal levels (depth, time) removed but their diagonal kept:
+ * block diagonal, so its factor is that of one 2-D problem per level. */
+static cholmod_sparse *decoupled(const nd_dv_problem *p) {
+    cholmod_sparse *U = cholmod_l_copy(p->A, 1, 1, p->c);
+    if (!U) return NULL;
+    nd_dv_long *Up = U->p, *Ui = U->i, q = 0;
+    double *Ux = U->x;
+    for (size_t j = 0; j < U->ncol; j++) {
+        nd_dv_long start = Up[j];
+        Up[j] = q;
+        for (nd_dv_long k = start; k < Up[j + 1]; k++)
+            if (p->unpack[Ui[k]] / p->plane == p->unpack[j] / p->plane) Ui[q] = Ui[k], Ux[q++] = Ux[k];
+    }
+    Up[U->ncol] = q;
+    return U;
+}
+
+static void precond_init(const nd_dv_problem *p, precond *pc, double *work, double max_lnz) {
     memset(pc, 0, sizeof *pc);
     pc->c = p->c;
     cholmod_sparse *U = cholmod_l_copy(p->A, 1, 1, p->c);
     if (U) {
         pc->LA = cholmod_l_analyze(U, p->c);
+        /* A factor over the memory budget (3-D grids of several 10^5 points): decouple the levels. */
+        if (pc->LA && p->c->lnz > max_lnz) {
+            cholmod_l_free_factor(&pc->LA, p->c);
+            cholmod_l_free_sparse(&U, p->c);
+            if (p->plane < p->ntot && (U = decoupled(p)) != NULL) {
+                pc->LA = cholmod_l_analyze(U, p->c);
+                if (pc->LA && p->c->lnz > max_lnz) cholmod_l_free_factor(&pc->LA, p->c);
+            }
+        }
         if (pc->LA && !cholmod_l_factorize(U, pc->LA, p->c)) cholmod_l_free_factor(&pc->LA, p->c);
         if (pc->LA && p->c->status != CHOLMOD_OK) cholmod_l_free_factor(&pc->LA, p->c);
-        cholmod_l_free_sparse(&U, p->c);
+        if (U) cholmod_l_free_sparse(&U, p->c);
     }
     if (pc->LA) return;
     p->c->status = CHOLMOD_OK;
@@ -119,7 +147,7 @@ static int pcg(const nd_dv_problem *p, const double *b, double *x, const nd_diva
     if (!mem) return -2;
     double *r = mem, *z = r + n, *d = z + n, *q = d + n, *work = q + n;
     precond pc;
-    precond_init(p, &pc, work);
+    precond_init(p, &pc, work, o && o->precond_max_nnz > 0 ? o->precond_max_nnz : PRECOND_MAX_LNZ);
     if (!pc.LA && !pc.minv) {
         free(mem);
         return -2;
