@@ -368,7 +368,8 @@ int wms_parse_map(nd_req *rq, wms_map *m, const char *layers_key) {
     m->crs = gdal_crs(rq, crs);
     bool swap = false;
     if (!m->crs || nd_warp_crs_axes(m->crs, &swap) < 0)
-        return nd_fail(&rq->err, m->v111 ? ND_E_INVALID_SRS : ND_E_INVALID_CRS, ckey,
+        /* the exception writer says InvalidSRS for 1.1.1 */
+        return nd_fail(&rq->err, ND_E_INVALID_CRS, ckey,
                        "the coordinate reference system is not supported");
     const char *bbox = nd_req_query(rq, "BBOX");
     if (!bbox || !*bbox) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "bbox", "BBOX is required");
