@@ -1,0 +1,341 @@
+"""WMTS 1.0.0, XYZ and OGC API Tiles with real clients (OWSLib WebMapTileService, GDAL's WMTS driver); tiles
+against GetMap of the same window; the disk tile cache (hit, invalidation, ETag/304); TileOutOfRange."""
+import glob
+import json
+import math
+import os
+import shutil
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import requests
+from osgeo import gdal
+from owslib.wmts import WebMapTileService
+
+from conftest import Server, server_config
+
+gdal.UseExceptions()
+
+OWS = "{http://www.opengis.net/ows/1.1}"
+WMTS = "{http://www.opengis.net/wmts/1.0}"
+MERC_E = math.pi * 6378137.0
+
+
+@pytest.fixture(scope="module")
+def wmts(demo_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("wmts")
+    # a private copy of the DEM whose modification time the invalidation test may change
+    shutil.copy(os.path.join(demo_dir, "dem", "dem_demo.tif"), d / "dem_copy.tif")
+    cfg = server_config(demo_dir) + f"""  - id: demcopy
+    title: Copy of the DEM
+    source: {d}/dem_copy.tif
+"""
+    s = Server(str(d), cfg)
+    s.workdir = str(d)
+    yield s
+    rc = s.stop()
+    assert rc == 0, f"nadir exited with {rc}\n{s.read_log()[-4000:]}"
+
+
+def decode(data):
+    """PNG/JPEG bytes into a (bands, rows, cols) array of colours through GDAL (palettes expanded to RGBA)."""
+    name = f"/vsimem/{uuid.uuid4().hex}"
+    gdal.FileFromMemBuffer(name, data)
+    try:
+        ds = gdal.Open(name)
+        if ds.GetRasterBand(1).GetColorTable() is not None:
+            ds = gdal.Translate("", ds, format="MEM", rgbExpand="rgba")
+        a = ds.ReadAsArray()
+        return a if a.ndim == 3 else a[None]
+    finally:
+        gdal.Unlink(name)
+
+
+def merc_tile_bbox(z, row, col):
+    span = 2 * MERC_E / 2 ** z
+    return (-MERC_E + col * span, MERC_E - (row + 1) * span, -MERC_E + (col + 1) * span, MERC_E - row * span)
+
+
+def lonlat_tile(z, lon, lat):
+    """The WebMercatorQuad (row, col) holding a point."""
+    n = 2 ** z
+    col = int((lon + 180) / 360 * n)
+    row = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
+    return row, col
+
+
+def kvp(s, **params):
+    q = {"SERVICE": "WMTS", "VERSION": "1.0.0", "REQUEST": "GetTile", "STYLE": "default", "FORMAT": "image/png",
+         "TILEMATRIXSET": "WebMercatorQuad"}
+    q.update(params)
+    return requests.get(s.url + "/wmts", params=q, timeout=60)
+
+
+def exception_code(r):
+    root = ET.fromstring(r.content)
+    assert root.tag == OWS + "ExceptionReport"
+    e = root.find(OWS + "Exception")
+    return e.get("exceptionCode"), e.get("locator")
+
+
+@pytest.fixture(scope="module")
+def dem_box(demo_dir):
+    ds = gdal.Open(os.path.join(demo_dir, "dem", "dem_demo.tif"))
+    gt = ds.GetGeoTransform()
+    w, n = gt[0], gt[3]
+    e, s = w + gt[1] * ds.RasterXSize, n + gt[5] * ds.RasterYSize
+    return w, s, e, n
+
+
+def test_capabilities_owslib(wmts):
+    svc = WebMapTileService(wmts.url + "/wmts/1.0.0/WMTSCapabilities.xml")
+    assert svc.identification.type == "OGC WMTS"
+    assert svc.version == "1.0.0"
+    assert {"sst:sst", "dem_demo:elevation", "demcopy:elevation"} <= set(svc.contents)
+    merc = svc.tilematrixsets["WebMercatorQuad"]
+    assert merc.crs == "urn:ogc:def:crs:EPSG::3857"
+    assert len(merc.tilematrix) == 19
+    m0 = merc.tilematrix["0"]
+    assert m0.scaledenominator == pytest.approx(559082264.0287178, rel=1e-12)
+    assert m0.topleftcorner == pytest.approx((-MERC_E, MERC_E))
+    assert (m0.matrixwidth, m0.matrixheight, m0.tilewidth) == (1, 1, 256)
+    assert merc.tilematrix["5"].matrixwidth == 32
+    geo = svc.tilematrixsets["WorldCRS84Quad"]
+    g0 = geo.tilematrix["0"]
+    assert (g0.matrixwidth, g0.matrixheight) == (2, 1)
+    assert g0.scaledenominator == pytest.approx(279541132.0143589, rel=1e-12)
+    assert g0.topleftcorner == pytest.approx((-180, 90))
+    layer = svc.contents["dem_demo:elevation"]
+    assert set(layer.tilematrixsetlinks) == {"WebMercatorQuad", "WorldCRS84Quad"}
+    assert "image/png" in layer.formats
+    assert "default" in layer.styles
+    templates = [u["template"] for u in layer.resourceURLs if u["resourceType"] == "tile"]
+    assert any(t.endswith("/wmts/1.0.0/dem_demo:elevation/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.png")
+               for t in templates)
+
+
+def test_capabilities_time_dimension_and_template(wmts):
+    r = requests.get(wmts.url + "/wmts", params={"SERVICE": "WMTS", "REQUEST": "GetCapabilities"}, timeout=30)
+    assert r.status_code == 200
+    root = ET.fromstring(r.content)
+    layers = {l.find(OWS + "Identifier").text: l for l in root.iter(WMTS + "Layer")}
+    sst = layers["sst:sst"]
+    dim = sst.find(WMTS + "Dimension")
+    assert dim.find(OWS + "Identifier").text == "Time"
+    values = [v.text for v in dim.findall(WMTS + "Value")]
+    assert len(values) >= 2 and values == sorted(values)
+    assert dim.find(WMTS + "Default").text == values[-1]
+    t = sst.find(WMTS + "ResourceURL").get("template")
+    assert "/{Style}/{Time}/{TileMatrixSet}/" in t
+    assert layers["dem_demo:elevation"].find(WMTS + "Dimension") is None
+
+
+def test_owslib_gettile_equals_getmap(wmts, dem_box):
+    svc = WebMapTileService(wmts.url + "/wmts/1.0.0/WMTSCapabilities.xml")
+    w, s, e, n = dem_box
+    z = 6
+    row, col = lonlat_tile(z, (w + e) / 2, (s + n) / 2)
+    tile = svc.gettile(layer="dem_demo:elevation", tilematrixset="WebMercatorQuad", tilematrix=str(z), row=row,
+                       column=col, format="image/png", style="default").read()
+    assert tile[:8] == b"\x89PNG\r\n\x1a\n"
+    bbox = merc_tile_bbox(z, row, col)
+    gm = requests.get(wmts.url + "/wms", params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "dem_demo/elevation", "STYLES": "",
+        "CRS": "EPSG:3857", "BBOX": ",".join(repr(v) for v in bbox), "WIDTH": 256, "HEIGHT": 256,
+        "FORMAT": "image/png", "TRANSPARENT": "TRUE"}, timeout=60)
+    assert gm.status_code == 200, gm.text
+    a, b = decode(tile), decode(gm.content)
+    assert a.shape == b.shape
+    assert np.array_equal(a, b)
+    # the tile shows data (the window is over the DEM) and transparent no-data around it
+    assert a.shape[0] == 4 and a[3].max() == 255 and a[3].min() == 0
+
+
+def test_gdal_wmts_driver_georeferencing(wmts, dem_box, tmp_path):
+    w, s, e, n = dem_box
+    src = f"WMTS:{wmts.url}/wmts/1.0.0/WMTSCapabilities.xml,layer=dem_demo:elevation,tilematrixset=WorldCRS84Quad,tilematrix=7"
+    ds = gdal.Open(src)
+    gt = ds.GetGeoTransform()
+    res = 180.0 / 256 / 2 ** 7
+    assert gt[1] == pytest.approx(res, rel=1e-12) and gt[5] == pytest.approx(-res, rel=1e-12)
+    # the extent is the layer's bounding box on the tile matrix's pixel grid
+    px, py = (gt[0] + 180) / res, (90 - gt[3]) / res
+    assert px == pytest.approx(round(px), abs=1e-6) and py == pytest.approx(round(py), abs=1e-6)
+    assert gt[0] <= w + 1e-9 and gt[3] >= n - 1e-9
+    assert gt[0] + gt[1] * ds.RasterXSize >= e - res and gt[3] + gt[5] * ds.RasterYSize <= s + res
+    assert gt[0] > w - res and gt[3] < n + res
+    out = str(tmp_path / "dem.tif")
+    gdal.Translate(out, ds, format="GTiff")
+    got = gdal.Open(out)
+    assert got.GetGeoTransform() == pytest.approx(gt)
+    srs = got.GetSpatialRef()
+    assert srs.GetAuthorityCode(None) == "4326" or "WGS 84" in srs.ExportToWkt()
+    # pixel truth: the GeoTIFF's top-left pixels are those of our tile holding them
+    px, py = round(px), round(py)
+    row, col, oy, ox = py // 256, px // 256, py % 256, px % 256
+    r = requests.get(f"{wmts.url}/wmts/1.0.0/dem_demo:elevation/default/WorldCRS84Quad/7/{row}/{col}.png", timeout=60)
+    assert r.status_code == 200
+    t = decode(r.content)
+    hh, ww = min(256 - oy, got.RasterYSize), min(256 - ox, got.RasterXSize)
+    arr = got.ReadAsArray(0, 0, ww, hh)
+    assert t.shape[0] == arr.shape[0]
+    assert np.array_equal(arr, t[:, oy:oy + hh, ox:ox + ww])
+    assert arr[-1].max() == 255  # data, not only transparent no-data
+
+
+def test_rest_kvp_xyz_and_api_tiles_agree(wmts, dem_box):
+    w, s, e, n = dem_box
+    z = 5
+    row, col = lonlat_tile(z, (w + e) / 2, (s + n) / 2)
+    k = kvp(wmts, LAYER="dem_demo:elevation", TILEMATRIX=z, TILEROW=row, TILECOL=col)
+    assert k.status_code == 200 and k.headers["Content-Type"] == "image/png"
+    rest = requests.get(f"{wmts.url}/wmts/1.0.0/dem_demo:elevation/default/WebMercatorQuad/{z}/{row}/{col}.png", timeout=60)
+    xyz = requests.get(f"{wmts.url}/tiles/dem_demo:elevation/{z}/{col}/{row}.png", timeout=60)
+    api = requests.get(f"{wmts.url}/collections/dem_demo/map/tiles/WebMercatorQuad/{z}/{row}/{col}", timeout=60)
+    for r in (rest, xyz, api):
+        assert r.status_code == 200, r.text
+        assert np.array_equal(decode(r.content), decode(k.content))
+    # the WMS name form is accepted in KVP too
+    assert kvp(wmts, LAYER="dem_demo/elevation", TILEMATRIX=z, TILEROW=row, TILECOL=col).status_code == 200
+
+
+def test_time_in_rest_template(wmts):
+    root = ET.fromstring(requests.get(wmts.url + "/wmts/1.0.0/WMTSCapabilities.xml", timeout=30).content)
+    sst = [l for l in root.iter(WMTS + "Layer") if l.find(OWS + "Identifier").text == "sst:sst"][0]
+    values = [v.text for v in sst.find(WMTS + "Dimension").findall(WMTS + "Value")]
+    tpl = sst.find(WMTS + "ResourceURL").get("template")
+    tiles = []
+    for t in (values[0], values[-1]):
+        url = (tpl.replace("{Style}", "default").replace("{Time}", t).replace("{TileMatrixSet}", "WorldCRS84Quad")
+               .replace("{TileMatrix}", "0").replace("{TileRow}", "0").replace("{TileCol}", "0"))
+        url = url.replace(url.split("/wmts/")[0], wmts.url)
+        r = requests.get(url, timeout=60)
+        assert r.status_code == 200, r.text
+        gm = requests.get(wmts.url + "/wms", params={
+            "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "sst/sst", "STYLES": "",
+            "CRS": "CRS:84", "BBOX": "-180,-90,0,90", "WIDTH": 256, "HEIGHT": 256, "FORMAT": "image/png",
+            "TRANSPARENT": "TRUE", "TIME": t}, timeout=60)
+        assert np.array_equal(decode(r.content), decode(gm.content))
+        tiles.append(decode(r.content))
+    assert not np.array_equal(tiles[0], tiles[1])
+    bad = requests.get(f"{wmts.url}/wmts/1.0.0/sst:sst/default/1850-01-01/WorldCRS84Quad/0/0/0.png", timeout=30)
+    assert bad.status_code == 400
+    assert exception_code(bad)[0] == "InvalidDimensionValue"
+
+
+def tile_files(s):
+    return set(glob.glob(os.path.join(s.workdir, "var", "tiles", "*", "*.tile")))
+
+
+def test_cache_hit_after_miss_and_etag(wmts):
+    url = f"{wmts.url}/tiles/s2_demo:B04/9/{256 + 1}/{170}.png"
+    before = tile_files(wmts)
+    r1 = requests.get(url, timeout=60)
+    assert r1.status_code == 200
+    assert r1.headers["X-Tile-Cache"] == "miss"
+    new = tile_files(wmts) - before
+    assert len(new) == 1
+    with open(new.pop(), "rb") as f:
+        assert f.read() == r1.content
+    r2 = requests.get(url, timeout=60)
+    assert r2.headers["X-Tile-Cache"] == "hit"
+    assert r2.content == r1.content
+    etag = r2.headers["ETag"]
+    assert r1.headers["ETag"] == etag
+    r3 = requests.get(url, headers={"If-None-Match": etag}, timeout=60)
+    assert r3.status_code == 304 and r3.content == b""
+    # no temporary file left behind by the atomic write
+    assert not glob.glob(os.path.join(wmts.workdir, "var", "tiles", "*", ".tmp.*"))
+
+
+def test_cache_invalidated_when_the_source_changes(wmts, dem_box):
+    w, s, e, n = dem_box
+    row, col = lonlat_tile(4, (w + e) / 2, (s + n) / 2)
+    url = f"{wmts.url}/tiles/demcopy:elevation/4/{col}/{row}.png"
+    assert requests.get(url, timeout=60).headers["X-Tile-Cache"] in ("miss", "hit")
+    assert requests.get(url, timeout=60).headers["X-Tile-Cache"] == "hit"
+    path = os.path.join(wmts.workdir, "dem_copy.tif")
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    before = tile_files(wmts)
+    r = requests.get(url, timeout=60)
+    assert r.headers["X-Tile-Cache"] == "miss"
+    assert len(tile_files(wmts) - before) == 1
+    assert requests.get(url, timeout=60).headers["X-Tile-Cache"] == "hit"
+
+
+def test_style_parameters_bypass_the_cache(wmts):
+    r = requests.get(f"{wmts.url}/tiles/dem_demo:elevation/0/0/0.png?COLORSCALERANGE=0,10", timeout=60)
+    assert r.status_code == 200 and r.headers["X-Tile-Cache"] == "bypass"
+
+
+@pytest.mark.parametrize("params,code,locator", [
+    ({"TILEMATRIX": 1, "TILEROW": 2, "TILECOL": 0}, "TileOutOfRange", "tilerow"),
+    ({"TILEMATRIX": 1, "TILEROW": 0, "TILECOL": -1}, "TileOutOfRange", "tilecol"),
+    ({"TILEMATRIX": 99, "TILEROW": 0, "TILECOL": 0}, "InvalidParameterValue", "tilematrix"),
+    ({"TILEMATRIX": 0, "TILEROW": 0}, "MissingParameterValue", "TILECOL"),
+    ({"TILEMATRIX": 0, "TILEROW": 0, "TILECOL": 0, "TILEMATRIXSET": "Nope"}, "InvalidParameterValue", "tilematrixset"),
+    ({"TILEMATRIX": 0, "TILEROW": 0, "TILECOL": 0, "FORMAT": "image/gif"}, "InvalidParameterValue", "format"),
+    ({"TILEMATRIX": 0, "TILEROW": 0, "TILECOL": 0, "STYLE": "nostyle"}, "InvalidParameterValue", "style"),
+    ({"TILEMATRIX": 0, "TILEROW": 0, "TILECOL": 0, "LAYER": "nolayer"}, "InvalidParameterValue", "layer"),
+])
+def test_gettile_exceptions(wmts, params, code, locator):
+    p = {"LAYER": "dem_demo:elevation"}
+    p.update(params)
+    r = kvp(wmts, **p)
+    assert r.status_code == 400
+    assert exception_code(r) == (code, locator)
+
+
+def test_out_of_range_on_every_path(wmts):
+    for path in ("/tiles/dem_demo:elevation/2/4/0.png", "/tiles/dem_demo:elevation/19/0/0.png",
+                 "/wmts/1.0.0/dem_demo:elevation/default/WorldCRS84Quad/0/0/2.png"):
+        r = requests.get(wmts.url + path, timeout=30)
+        assert r.status_code == 400, path
+        assert exception_code(r)[0] == "TileOutOfRange", path
+    r = requests.get(wmts.url + "/collections/dem_demo/map/tiles/WebMercatorQuad/1/0/2", timeout=30)
+    assert r.status_code == 404
+    r = requests.get(wmts.url + "/wmts", params={"SERVICE": "WMTS", "REQUEST": "GetMap", "VERSION": "1.0.0"}, timeout=30)
+    assert r.status_code in (400, 501) and exception_code(r)[0] == "OperationNotSupported"
+
+
+def test_getfeatureinfo_matches_wms(wmts, dem_box):
+    w, s, e, n = dem_box
+    z = 6
+    row, col = lonlat_tile(z, (w + e) / 2, (s + n) / 2)
+    r = requests.get(wmts.url + "/wmts", params={
+        "SERVICE": "WMTS", "VERSION": "1.0.0", "REQUEST": "GetFeatureInfo", "LAYER": "dem_demo:elevation",
+        "STYLE": "default", "FORMAT": "image/png", "TILEMATRIXSET": "WebMercatorQuad", "TILEMATRIX": z,
+        "TILEROW": row, "TILECOL": col, "I": 128, "J": 128, "INFOFORMAT": "application/json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    bbox = merc_tile_bbox(z, row, col)
+    g = requests.get(wmts.url + "/wms", params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo", "LAYERS": "dem_demo/elevation",
+        "QUERY_LAYERS": "dem_demo/elevation", "STYLES": "", "CRS": "EPSG:3857",
+        "BBOX": ",".join(repr(v) for v in bbox), "WIDTH": 256, "HEIGHT": 256, "I": 128, "J": 128,
+        "INFO_FORMAT": "application/json", "FORMAT": "image/png"}, timeout=60)
+    assert r.json() == g.json()
+
+
+def test_ogcapi_tile_matrix_set_documents(wmts):
+    lst = requests.get(wmts.url + "/tileMatrixSets", timeout=30).json()
+    assert {t["id"] for t in lst["tileMatrixSets"]} == {"WebMercatorQuad", "WorldCRS84Quad"}
+    doc = requests.get(wmts.url + "/tileMatrixSets/WebMercatorQuad", timeout=30).json()
+    assert doc["crs"] == "http://www.opengis.net/def/crs/EPSG/0/3857"
+    m3 = doc["tileMatrices"][3]
+    assert m3["id"] == "3" and m3["matrixWidth"] == 8 and m3["matrixHeight"] == 8
+    assert m3["cellSize"] == pytest.approx(2 * MERC_E / 256 / 8, rel=1e-12)
+    assert m3["pointOfOrigin"] == pytest.approx([-MERC_E, MERC_E])
+    geo = requests.get(wmts.url + "/tileMatrixSets/WorldCRS84Quad", timeout=30).json()
+    assert geo["tileMatrices"][0]["matrixWidth"] == 2 and geo["tileMatrices"][0]["cellSize"] == 0.703125
+    assert requests.get(wmts.url + "/tileMatrixSets/Nope", timeout=30).status_code == 404
+    sets = requests.get(wmts.url + "/collections/sst/map/tiles", timeout=30).json()["tilesets"]
+    assert len(sets) == 2
+    item = [l for l in sets[0]["links"] if l["rel"] == "item"][0]
+    assert item["templated"] and item["href"].endswith("/collections/sst/map/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
+    one = requests.get(wmts.url + "/collections/sst/map/tiles/WorldCRS84Quad", timeout=30).json()
+    lim = one["tileMatrixSetLimits"][0]
+    assert lim["tileMatrix"] == "0" and lim["minTileRow"] == 0 and lim["maxTileRow"] == 0
