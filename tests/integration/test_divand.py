@@ -34,10 +34,26 @@ def truth(lon, lat, depth, days):
     return base + baltic + season - 3 * (1 - math.exp(-depth / 150))
 
 
+def write_bathy(path):
+    """Elevation over -20..5 E, 45..60 N at 0.1°: sea 1000 m deep west of 5°W, land (+100 m) east of it."""
+    from osgeo import gdal, osr
+    w, h = 250, 150
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, 1, gdal.GDT_Float32)
+    ds.SetGeoTransform((-20, 0.1, 0, 60, 0, -0.1))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds.SetProjection(srs.ExportToWkt())
+    lon = -20 + 0.1 * (np.arange(w) + 0.5)
+    ds.GetRasterBand(1).WriteArray(np.where(lon[None, :] < -5, -1000.0, 100.0).repeat(h, 0).astype(np.float32))
+    ds = None
+
+
 @pytest.fixture(scope="module")
 def srv(demo_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("divand")
+    write_bathy(work / "bathy.tif")
     text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
+    text = text.replace("datasets:\n", f"datasets:\n  - id: bathy\n    title: Bathymetry\n    source: {work}/bathy.tif\n", 1)
     text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
     s = Server(str(work), text)
     yield s
@@ -181,6 +197,29 @@ def test_divand_refused_before_job(srv, kw, fragment):
     r = requests.post(f"{srv.url}/processes/divand/execution", json={"inputs": inputs},
                       headers={"Prefer": "respond-async"})
     assert r.status_code == 400 and fragment in r.text, r.text
+
+
+def test_divand_mask_from_bathymetry_dataset(srv, tmp_path):
+    rows, n = odv_rows()
+    inputs = {"observations": {"value": ODV + "\n".join(rows) + "\n", "mediaType": "text/plain"},
+              "bbox": {"bbox": [-20, 45, 5, 60]}, "resolution": 0.5, "depths": "0,500,2000", "mask": "bathy",
+              "length_horizontal": 300, "error": "none"}
+    job, st, _ = run_async(srv, inputs)
+    assert st["status"] == "successful", st
+    rep = requests.get(f"{srv.url}/jobs/{job}/results").json()["report"]
+    rep = rep.get("value", rep) if isinstance(rep, dict) else json.loads(rep)
+    # Stations east of 5°W fall on the dataset's land: dropped, and counted.
+    east = sum(1 for k in range(40) if -15 + 0.5 * k >= -5 and not land(-15 + 0.5 * k, 50 + 0.2 * k))
+    assert rep["dropped"] >= east > 0 and rep["used"] == n - rep["dropped"]
+    out = tmp_path / "m.nc"
+    out.write_bytes(requests.get(f"{srv.url}/jobs/{job}/results/analysis").content)
+    with netCDF4.Dataset(out) as nc:
+        f = nc["TEMP"][:].filled(np.nan)
+        lon = nc["lon"][:]
+    west, eastc = int(np.searchsorted(lon, -10)), int(np.searchsorted(lon, 0))
+    # (the rows on the raster's very edge, 45 and 60 N, are outside its coverage: no data, land)
+    assert np.all(np.isfinite(f[0, 0, 1:-1, west])) and np.all(np.isnan(f[0, 0, :, eastc]))  # land from the dataset
+    assert np.all(np.isnan(f[0, 2, :, :]))  # 2000 m is below the 1000 m sea floor everywhere
 
 
 def test_divand_no_observation_in_domain(srv):
