@@ -20,6 +20,8 @@ typedef struct nd_server_conf {
     char *data_dir;           /* working files (caches, jobs); default "var" next to the config */
     bool debug_routes;        /* /debug/sleep for tests; default false */
     long long max_coverage_bytes; /* largest coverage (WCS, subset) written, default 2 GiB */
+    char *tile_cache_dir;     /* tile cache directory; NULL = <data_dir>/tiles */
+    long long tile_cache_max; /* tile cache size cap, default 512 MiB; 0 = no tile cache */
 } nd_server_conf;
 
 typedef struct nd_dataset_conf {

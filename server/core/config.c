@@ -35,6 +35,8 @@
  *     data_dir            path         "var"                    relative to the config's directory
  *     debug_routes        bool         false
  *     max_coverage_bytes  size         2GiB                     WCS/subset output limit, checked before any work
+ *     tile_cache_dir      path         <data_dir>/tiles         the WMTS/XYZ/OGC API tile cache
+ *     tile_cache_max      size         512MiB                   least recently used tiles evicted past it; 0 = no cache
  *
  *   datasets: (a list of)
  *     id                  string       required                 [A-Za-z0-9_.-]{1,64}, unique
@@ -474,6 +476,8 @@ static const field server_fields[] = {
     {"access_log", T_STRING, S(access_log), 0, "-", 1, 0, false, fix_access_log, NULL},
     {"data_dir", T_STRING, S(data_dir), 0, "var", 1, 0, false, fix_path, NULL},
     {"max_coverage_bytes", T_SIZE, S(max_coverage_bytes), 0, "2GiB", 1, 1LL << 40, false, NULL, NULL},
+    {"tile_cache_dir", T_STRING, S(tile_cache_dir), 0, NULL, 1, 0, false, fix_path, NULL},
+    {"tile_cache_max", T_SIZE, S(tile_cache_max), 0, "512MiB", 0, 1LL << 40, false, NULL, NULL},
     {"debug_routes", T_BOOL, S(debug_routes), 0, "false", 0, 0, false, NULL, NULL},
 };
 #undef S

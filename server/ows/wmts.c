@@ -10,8 +10,6 @@
 #include "nadir/wms.h"
 #include "wmts_priv.h"
 
-#define CACHE_DEFAULT_BYTES (512ull << 20)
-
 static wmts_layer *layers;
 static size_t nlayers;
 static nd_tilecache *cache;
@@ -360,13 +358,15 @@ static const nd_service wmts_entry = {
     tiles_conformance, "/collections/{id}/map/tiles",
 };
 
-/* The cache under <data_dir>/tiles, created at start-up. */
+/* The cache (server.tile_cache_dir, default <data_dir>/tiles), created at start-up unless turned off. */
 static void open_cache(const nd_app *app) {
-    const char *dir = app->config->server.data_dir;
-    if (!dir) return;
+    const nd_server_conf *sc = &app->config->server;
+    if (sc->tile_cache_max <= 0) return;
     char path[4096];
-    snprintf(path, sizeof path, "%s/tiles", dir);
-    cache = nd_tilecache_open(path, CACHE_DEFAULT_BYTES);
+    if (sc->tile_cache_dir) snprintf(path, sizeof path, "%s", sc->tile_cache_dir);
+    else if (sc->data_dir) snprintf(path, sizeof path, "%s/tiles", sc->data_dir);
+    else return;
+    cache = nd_tilecache_open(path, (uint64_t)sc->tile_cache_max);
 }
 
 void nd_wmts_register(nd_app *app) {

@@ -339,3 +339,16 @@ def test_ogcapi_tile_matrix_set_documents(wmts):
     one = requests.get(wmts.url + "/collections/sst/map/tiles/WorldCRS84Quad", timeout=30).json()
     lim = one["tileMatrixSetLimits"][0]
     assert lim["tileMatrix"] == "0" and lim["minTileRow"] == 0 and lim["maxTileRow"] == 0
+
+
+def test_cache_configuration(make_server, tmp_path):
+    off = make_server(tile_cache_max=0)
+    r = requests.get(off.url + "/tiles/dem_demo:elevation/0/0/0.png", timeout=60)
+    assert r.status_code == 200 and r.headers["X-Tile-Cache"] == "bypass"
+    assert not glob.glob(os.path.join(str(tmp_path), "var", "tiles", "*", "*.tile"))
+    d = tmp_path / "mytiles"
+    on = make_server(tile_cache_dir=str(d), tile_cache_max="1MiB")
+    r = requests.get(on.url + "/tiles/dem_demo:elevation/0/0/0.png", timeout=60)
+    assert r.headers["X-Tile-Cache"] == "miss"
+    files = glob.glob(str(d / "*" / "*.tile"))
+    assert len(files) == 1 and open(files[0], "rb").read() == r.content
