@@ -1,10 +1,13 @@
 /* The kernels' part of `nadir demo-data`: each writes its synthetic inputs (with known answers) and
  * the rasters among them are added to the demo configuration as datasets. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nadir/land.h"
 #include "nadir/process.h"
+#include "divand/divand_truth.h"
 #include "pca/pca_io.h"
 #include "plume/plume_process.h"
 
@@ -13,6 +16,17 @@ typedef struct {
     int (*write)(const char *dir, char *err, size_t errlen);
     const char *datasets; /* YAML items appended under `datasets:` */
 } kernel_demo;
+
+/* The DIVAnd observations (ODV, CSV, NetCDF) go to their own folder. */
+static int divand_demo_write(const char *dir, char *err, size_t errlen) {
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/divand", dir);
+    if (mkdir(sub, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", sub, strerror(errno));
+        return -1;
+    }
+    return nd_divand_demo_write(sub, err, errlen);
+}
 
 static const kernel_demo demos[] = {
     {"pca", nd_pca_demo_write, NULL /* swath spectra: an input file, found through STAC (nadir ingest) */},
@@ -35,6 +49,7 @@ static const kernel_demo demos[] = {
      "    title: \"Synthetic NDVI (soil-moisture input)\"\n"
      "    license: CC-BY-4.0\n"
      "    source: \"soilmoisture/sm_ndvi.tif\"\n\n"},
+    {"divand", divand_demo_write, NULL /* in-situ observations: process inputs, not grids */},
     {"land-use", nd_landuse_demo_write,
      "  - id: lu_vhr\n"
      "    title: \"Synthetic very-high-resolution scene (land-use input)\"\n"
