@@ -13,6 +13,7 @@
 #include "nadir/process.h"
 #include "nadir/jobs.h"
 #include "nadir/land.h"
+#include "nadir/wmts.h"
 
 typedef struct command {
     const char *name;
@@ -205,6 +206,8 @@ static const command commands[] = {
      "bands, checksum; unchanged files are skipped, unreadable ones reported and skipped."},
     {"train", nd_sm_train_main, "train soil-moisture [--seed N] [--out FILE]",
      "Trains the soil-moisture network on simulated data; writes processes/soilmoisture/weights.c."},
+    {"seed", nd_wmts_seed_main, "seed -c FILE LAYER --zoom A-B [--bbox W,S,E,N] [--time T] [--style S] [--tms ID]",
+     "Renders a layer's tiles of a zoom range (default the layer's extent, WebMercatorQuad) into the tile cache."},
     {"version", cmd_version, "version", "Prints the version."},
 };
 

@@ -352,3 +352,29 @@ def test_cache_configuration(make_server, tmp_path):
     assert r.headers["X-Tile-Cache"] == "miss"
     files = glob.glob(str(d / "*" / "*.tile"))
     assert len(files) == 1 and open(files[0], "rb").read() == r.content
+
+
+def test_seed_fills_the_cache(wmts, dem_box):
+    import subprocess
+    from conftest import NADIR
+    w, s, e, n = dem_box
+    before = tile_files(wmts)
+    p = subprocess.run([NADIR, "seed", "-c", wmts.config, "dem_demo/elevation", "--zoom", "8-10", "--style", "default",
+                        "--bbox", f"{w},{s},{e},{n}"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    expected = 0
+    for z in (8, 9, 10):
+        r0, c0 = lonlat_tile(z, w, n)
+        r1, c1 = lonlat_tile(z, e - 1e-9, s)
+        expected += (r1 - r0 + 1) * (c1 - c0 + 1)
+    assert f"{expected}/{expected} tiles 100%" in p.stderr
+    assert len(tile_files(wmts) - before) == expected
+    r0, c0 = lonlat_tile(10, w, n)
+    r = requests.get(f"{wmts.url}/tiles/dem_demo:elevation/10/{c0}/{r0}.png", timeout=60)
+    assert r.status_code == 200 and r.headers["X-Tile-Cache"] == "hit"
+    bad = subprocess.run([NADIR, "seed", "-c", wmts.config, "dem_demo/elevation", "--zoom", "3-1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--zoom" in bad.stderr
+    bad = subprocess.run([NADIR, "seed", "-c", wmts.config, "nope/nope", "--zoom", "1"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1 and "no layer" in bad.stderr
