@@ -233,7 +233,7 @@ static const nd_ows_op ops[] = {
     {"GetTile", kvp_gettile, ND_OWS_NEEDS_VERSION},
     {"GetFeatureInfo", kvp_featureinfo, ND_OWS_NEEDS_VERSION},
 };
-static const nd_ows_service wmts_service = {"WMTS", versions, ops, sizeof ops / sizeof ops[0], true};
+static const nd_ows_service wmts_service = {"WMTS", versions, ops, sizeof ops / sizeof ops[0], false};
 
 static int wmts_kvp(nd_req *rq, nd_resp *rs) { return nd_ows_dispatch(&wmts_service, rq, rs); }
 

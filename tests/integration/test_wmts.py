@@ -378,3 +378,12 @@ def test_seed_fills_the_cache(wmts, dem_box):
     bad = subprocess.run([NADIR, "seed", "-c", wmts.config, "nope/nope", "--zoom", "1"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 1 and "no layer" in bad.stderr
+
+
+def test_conformance_script(wmts):
+    """conformance/wmts/ets_wmts10.py (the local ets-wmts10 reproduction) passes against this server."""
+    import subprocess
+    script = os.path.join(os.path.dirname(__file__), "../../conformance/wmts/ets_wmts10.py")
+    r = subprocess.run(["/usr/bin/python3", script, "--url", wmts.url], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert " 0 failed" in r.stdout and "36 passed" in r.stdout
