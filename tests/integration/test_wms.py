@@ -471,8 +471,10 @@ def test_gdal_wms_driver_reads_a_layer(wms, tmp_path):
     xml = tmp_path / "wms.xml"
     xml.write_text(desc)
     out = str(tmp_path / "out.tif")
+    # GDAL's WMS driver caches tiles in ./gdalwmscache unless told otherwise
     subprocess.run(["gdal_translate", "-q", str(xml), out], check=True, timeout=120,
-                   env=dict(os.environ, GDAL_HTTP_TIMEOUT="60"))
+                   env=dict(os.environ, GDAL_HTTP_TIMEOUT="60",
+                            GDAL_DEFAULT_WMS_CACHE_PATH=str(tmp_path / "wmscache")))
     ds = gdal.Open(out)
     assert ds.GetGeoTransform() == pytest.approx((10.0, 0.001, 0, 46.6, 0, -0.001))
     assert ds.GetSpatialRef().GetAuthorityCode(None) == "4326"
@@ -490,14 +492,19 @@ def wms_dem_path(wms):
     raise AssertionError("no dem in config")
 
 
-def test_gdal_wms_driver_png_via_capabilities(wms):
-    ds = gdal.Open(f"WMS:{wms.url}/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sst/sst&SRS=EPSG:4326"
-                   f"&BBOX=-20,40,30,66&FORMAT=image/png")
-    assert ds.RasterCount in (3, 4)
-    gt = ds.GetGeoTransform()
-    assert gt[0] == pytest.approx(-20) and gt[3] == pytest.approx(66)
-    arr = ds.GetRasterBand(1).ReadAsArray(0, 0, 64, 64, 64, 64)
-    assert arr.shape == (64, 64)
+def test_gdal_wms_driver_png_via_capabilities(wms, tmp_path):
+    gdal.SetConfigOption("GDAL_DEFAULT_WMS_CACHE_PATH", str(tmp_path / "wmscache"))
+    try:
+        ds = gdal.Open(f"WMS:{wms.url}/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sst/sst&SRS=EPSG:4326"
+                       f"&BBOX=-20,40,30,66&FORMAT=image/png")
+        assert ds.RasterCount in (3, 4)
+        gt = ds.GetGeoTransform()
+        assert gt[0] == pytest.approx(-20) and gt[3] == pytest.approx(66)
+        arr = ds.GetRasterBand(1).ReadAsArray(0, 0, 64, 64, 64, 64)
+        assert arr.shape == (64, 64)
+        ds = None
+    finally:
+        gdal.SetConfigOption("GDAL_DEFAULT_WMS_CACHE_PATH", None)
 
 
 # ---- Styles from the configuration ----
