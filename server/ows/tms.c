@@ -86,20 +86,30 @@ void nd_tms_tile_range(const nd_tms *t, int z, const double wgs84[4], long *minr
     *maxrow = clampl((long)floor((t->origin_y - y0 - eps) / span), 0, h - 1);
 }
 
+/* TMS 2.0 members, plus the TMS 1.0 ones (identifier, boundingBox, topLeftCorner) that GDAL before 3.7
+ * reads: clients of either version find what they need. */
 void nd_tms_json(const nd_tms *t, nd_buf *out) {
-    nd_buf_printf(out, "{\"id\":\"%s\",\"title\":\"%s\",\"uri\":\"%s\",\"crs\":\"%s\",\"orderedAxes\":[\"%s\",\"%s\"],",
-                  t->id, t->title, t->uri, t->crs_uri, t->w0 == 1 ? "X" : "Lon", t->w0 == 1 ? "Y" : "Lat");
-    if (t->wkss) nd_buf_printf(out, "\"wellKnownScaleSet\":\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible\",");
+    long w0, h0;
+    nd_tms_matrix_size(t, 0, &w0, &h0);
+    double maxx = t->origin_x + t->span0 * (double)w0, miny = t->origin_y - t->span0 * (double)h0;
+    nd_buf_printf(out,
+                  "{\"id\":\"%s\",\"title\":\"%s\",\"uri\":\"%s\",\"crs\":\"%s\",\"orderedAxes\":[\"%s\",\"%s\"],"
+                  "\"type\":\"TileMatrixSetType\",\"identifier\":\"%s\",\"supportedCRS\":\"%s\","
+                  "\"boundingBox\":{\"type\":\"BoundingBoxType\",\"crs\":\"%s\",\"lowerCorner\":[%.17g,%.17g],"
+                  "\"upperCorner\":[%.17g,%.17g]},",
+                  t->id, t->title, t->uri, t->crs_uri, t->w0 == 1 ? "X" : "Lon", t->w0 == 1 ? "Y" : "Lat", t->id,
+                  t->crs_uri, t->crs_uri, t->origin_x, miny, maxx, t->origin_y);
+    if (t->wkss) nd_buf_puts(out, "\"wellKnownScaleSet\":\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible\",");
     nd_buf_puts(out, "\"tileMatrices\":[");
     for (int z = 0; z <= ND_TMS_MAX_ZOOM; z++) {
         long w, h;
         nd_tms_matrix_size(t, z, &w, &h);
         nd_buf_printf(out,
-                      "%s{\"id\":\"%d\",\"scaleDenominator\":%.17g,\"cellSize\":%.17g,\"cornerOfOrigin\":\"topLeft\","
-                      "\"pointOfOrigin\":[%.17g,%.17g],\"tileWidth\":%d,\"tileHeight\":%d,\"matrixWidth\":%ld,"
-                      "\"matrixHeight\":%ld}",
-                      z ? "," : "", z, nd_tms_scale_denominator(t, z), nd_tms_resolution(t, z), t->origin_x,
-                      t->origin_y, ND_TMS_TILE_SIZE, ND_TMS_TILE_SIZE, w, h);
+                      "%s{\"id\":\"%d\",\"identifier\":\"%d\",\"scaleDenominator\":%.17g,\"cellSize\":%.17g,"
+                      "\"cornerOfOrigin\":\"topLeft\",\"pointOfOrigin\":[%.17g,%.17g],\"topLeftCorner\":[%.17g,%.17g],"
+                      "\"tileWidth\":%d,\"tileHeight\":%d,\"matrixWidth\":%ld,\"matrixHeight\":%ld}",
+                      z ? "," : "", z, z, nd_tms_scale_denominator(t, z), nd_tms_resolution(t, z), t->origin_x,
+                      t->origin_y, t->origin_x, t->origin_y, ND_TMS_TILE_SIZE, ND_TMS_TILE_SIZE, w, h);
     }
     nd_buf_puts(out, "]}");
 }

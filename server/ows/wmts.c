@@ -353,9 +353,17 @@ static const char *const tiles_conformance[] = {
     NULL,
 };
 
+static const char *const no_conformance[] = {NULL};
+
 static const nd_service wmts_entry = {
     "wmts", "Web Map Tile Service 1.0.0", "/wmts/1.0.0/WMTSCapabilities.xml", "service", "application/xml",
-    tiles_conformance, "/collections/{id}/map/tiles",
+    no_conformance, NULL,
+};
+
+/* OGC API - Tiles: its conformance classes, and from each collection the link to its map tile sets. */
+static const nd_service tiles_entry = {
+    "tiles", "Map tiles (OGC API - Tiles)", "/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+    "application/json", tiles_conformance, "/collections/{id}/map/tiles",
 };
 
 /* The cache (server.tile_cache_dir, default <data_dir>/tiles), created at start-up unless turned off. */
@@ -386,4 +394,5 @@ void nd_wmts_register(nd_app *app) {
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) nd_router_add(app->router, &routes[i]);
     nd_app_add_service(app, &wmts_entry);
+    nd_app_add_service(app, &tiles_entry);
 }

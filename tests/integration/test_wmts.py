@@ -387,3 +387,13 @@ def test_conformance_script(wmts):
     r = subprocess.run(["/usr/bin/python3", script, "--url", wmts.url], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert " 0 failed" in r.stdout and "36 passed" in r.stdout
+
+
+def test_collections_link_to_their_map_tiles(wmts):
+    doc = requests.get(wmts.url + "/collections/sst", params={"f": "json"}, timeout=30).json()
+    links = [l for l in doc["links"] if l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"]
+    assert len(links) == 1 and links[0]["type"] == "application/json"
+    assert links[0]["href"].endswith("/collections/sst/map/tiles")
+    conf = requests.get(wmts.url + "/conformance", params={"f": "json"}, timeout=30).json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core" in conf
+    assert "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset" in conf
