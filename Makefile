@@ -73,6 +73,7 @@ test-unit:
 
 test-integration:
 	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  GDAL_DEFAULT_WMS_CACHE_PATH=$(abspath $(BIN_DIR))/gdalwmscache \
 	  $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
