@@ -174,14 +174,26 @@ int wmts_api_tms(nd_req *rq, nd_resp *rs) {
     return 0;
 }
 
+/* A JSON string body: variable names come from the files and may hold any character. */
+static void put_json_text(nd_buf *b, const char *s) {
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') nd_buf_printf(b, "\\%c", c);
+        else if (c < 0x20) nd_buf_printf(b, "\\u%04x", c);
+        else nd_buf_append(b, s, 1);
+    }
+}
+
 /* One tile set entry: its links (self, tiling scheme, the tile template) and, in full, its limits. */
 static void tileset_json(nd_req *rq, nd_buf *b, const char *id, const wmts_layer *l, const nd_tms *t, bool full) {
     const char *base = nd_req_url(rq, nd_arena_printf(rq->arena, "/collections/%s/map/tiles/%s", id, t->id));
-    nd_buf_printf(b, "{\"title\":\"%s (%s)\",\"dataType\":\"map\",\"crs\":\"%s\",\"tileMatrixSetURI\":\"%s\",\"links\":["
+    nd_buf_puts(b, "{\"title\":\"");
+    put_json_text(b, l->safe);
+    nd_buf_printf(b, " (%s)\",\"dataType\":\"map\",\"crs\":\"%s\",\"tileMatrixSetURI\":\"%s\",\"links\":["
                      "{\"rel\":\"self\",\"type\":\"application/json\",\"href\":\"%s\"},"
                      "{\"rel\":\"http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme\",\"type\":\"application/json\",\"href\":\"%s\"},"
                      "{\"rel\":\"item\",\"type\":\"image/png\",\"templated\":true,\"href\":\"%s/{tileMatrix}/{tileRow}/{tileCol}\"}]",
-                  l->safe, t->id, t->crs_uri, t->uri, base, nd_req_url(rq, nd_arena_printf(rq->arena, "/tileMatrixSets/%s", t->id)),
+                  t->id, t->crs_uri, t->uri, base, nd_req_url(rq, nd_arena_printf(rq->arena, "/tileMatrixSets/%s", t->id)),
                   base);
     if (full && l->ds) {
         nd_buf_printf(b, ",\"tileMatrixSetLimits\":[");
