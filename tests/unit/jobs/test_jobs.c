@@ -1,6 +1,7 @@
 /* The job system end to end with the real `nadir run-job` children: runner files, the local pool,
  * dismissal, crashes, timeouts, restart recovery, the list with filters and paging. */
 #include <signal.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -216,7 +217,12 @@ ND_TEST(restart_reattaches_and_requeues) {
     pid = pid_of(killed);
     nd_jobs_stop(j);
     kill(-pid, SIGKILL);
-    for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) usleep(20000);
+    /* This test process was the child's parent: reap it, as init would for a real server's children,
+     * or the zombie would look alive to the restarted job system. */
+    for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
+        waitpid(pid, NULL, WNOHANG);
+        usleep(20000);
+    }
     j = start(1, 60);
     char msg[512];
     CHECK_INT(state_of(j, killed, msg, sizeof msg), ND_JOB_FAILED);
