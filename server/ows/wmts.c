@@ -190,11 +190,7 @@ static int kvp_gettile(nd_req *rq, nd_resp *rs) {
 }
 
 /* GetFeatureInfo at pixel (I, J) of a tile: the WMS 1.3.0 GetFeatureInfo of the tile's window. */
-static int kvp_featureinfo(nd_req *rq, nd_resp *rs) {
-    tile_req t;
-    const char *i, *j, *info;
-    if (kvp_tile(rq, &t) < 0 || !(i = need(rq, "I")) || !(j = need(rq, "J")) || !(info = need(rq, "INFOFORMAT")))
-        return -1;
+static int featureinfo(nd_req *rq, nd_resp *rs, tile_req t, const char *i, const char *j, const char *info) {
     long pi, pj;
     if (parse_long(i, 0, ND_TMS_TILE_SIZE - 1, &pi) < 0 || parse_long(j, 0, ND_TMS_TILE_SIZE - 1, &pj) < 0)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "i", "I and J are 0..%d", ND_TMS_TILE_SIZE - 1);
@@ -225,6 +221,14 @@ static int kvp_featureinfo(nd_req *rq, nd_resp *rs) {
     rq->query_params = saved;
     rq->version = "1.0.0";
     return rc;
+}
+
+static int kvp_featureinfo(nd_req *rq, nd_resp *rs) {
+    tile_req t;
+    const char *i, *j, *info;
+    if (kvp_tile(rq, &t) < 0 || !(i = need(rq, "I")) || !(j = need(rq, "J")) || !(info = need(rq, "INFOFORMAT")))
+        return -1;
+    return featureinfo(rq, rs, t, i, j, info);
 }
 
 static const char *const versions[] = {"1.0.0", NULL};
@@ -267,9 +271,25 @@ static int wmts_rest(nd_req *rq, nd_resp *rs) {
     const char *rest = nd_req_param(rq, "rest");
     rq->version = "1.0.0";
     if (rest && !strcmp(rest, "WMTSCapabilities.xml")) return wmts_capabilities(rq, rs);
-    char *seg[8];
-    int n = rest ? split(rq, rest, seg, 8) : 0;
-    if (n != 6 && n != 7) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "no such WMTS resource");
+    char *seg[10];
+    int n = rest ? split(rq, rest, seg, 10) : 0;
+    if (n < 6 || n > 9) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "no such WMTS resource");
+    /* .../{TileCol}/{J}/{I}.{json|txt|html}: FeatureInfo; two more segments than a tile */
+    bool info = n >= 8;
+    const char *pj = NULL, *pi = NULL, *info_format = NULL;
+    if (info) {
+        char *dot = strrchr(seg[n - 1], '.');
+        if (!dot) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "FeatureInfo needs an extension");
+        *dot = 0;
+        info_format = !strcmp(dot + 1, "json") ? "application/json" : !strcmp(dot + 1, "txt") ? "text/plain"
+                      : !strcmp(dot + 1, "html")                    ? "text/html"
+                                                                    : NULL;
+        if (!info_format) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "infoformat", "json, txt or html");
+        pi = seg[n - 1];
+        pj = seg[n - 2];
+        seg[n - 3] = nd_arena_printf(rq->arena, "%s.png", seg[n - 3]);
+        n -= 2;
+    }
     tile_req t = {0};
     t.layer = wmts_layer_find(seg[0]);
     if (!t.layer) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "layer", "no layer is called that");
@@ -284,6 +304,7 @@ static int wmts_rest(nd_req *rq, nd_resp *rs) {
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "tilerow", "TileRow is a whole number");
     if (last_segment(rq, seg[k + 3], &t.col, &t.format) < 0) return -1;
     t.elevation = nd_req_query(rq, "elevation");
+    if (info) return featureinfo(rq, rs, t, pi, pj, info_format);
     return serve_tile(rq, rs, &t);
 }
 

@@ -79,6 +79,14 @@ static void layer_xml(nd_req *rq, nd_buf *b, const wmts_layer *l) {
         nd_buf_printf(b, "/{Style}/%s{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.%s\"/>\n", t && t->n ? "{Time}/" : "",
                       fmts[f][1]);
     }
+    static const char *const infos[][2] = {{"application/json", "json"}, {"text/plain", "txt"}, {"text/html", "html"}};
+    for (size_t f = 0; f < 3; f++) {
+        nd_buf_printf(b, "      <ResourceURL format=\"%s\" resourceType=\"FeatureInfo\" template=\"", infos[f][0]);
+        nd_buf_put_xml(b, nd_req_url(rq, "/wmts/1.0.0/"));
+        nd_buf_put_xml(b, l->safe);
+        nd_buf_printf(b, "/{Style}/%s{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/{I}.%s\"/>\n",
+                      t && t->n ? "{Time}/" : "", infos[f][1]);
+    }
     nd_buf_puts(b, "    </Layer>\n");
 }
 
