@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_TILE_BYTES (64u << 20) /* no rendered tile comes near this; refuses to read a corrupt one */
@@ -145,8 +146,11 @@ int nd_tilecache_get(nd_tilecache *c, const nd_tile_key *k, nd_buf *out) {
         if (r <= 0) break;
         got += (size_t)r;
     }
-    /* last use = now: eviction removes the oldest modification times first */
-    futimens(fd, NULL);
+    /* last use = now: eviction removes the oldest modification times first; a tile used within the last
+     * minute keeps its time, saving a metadata write on every hit of a busy tile */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec - st.st_mtim.tv_sec > 60) futimens(fd, NULL);
     close(fd);
     if (got != n) return 0;
     out->len += n;

@@ -1,5 +1,6 @@
 /* Tile front-ends: WMTS 1.0.0 (KVP and REST), XYZ and OGC API Tiles tiles, each a GetMap of the tile's
  * window through nd_wms_render, kept in the disk tile cache. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "nadir/wms.h"
 #include "wmts_priv.h"
 
+static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
 static wmts_layer *layers;
 static size_t nlayers;
 static nd_tilecache *cache;
@@ -99,6 +101,20 @@ static bool cacheable(const nd_req *rq) {
     return true;
 }
 
+/* The layer's sources and styles digest; an aggregation of thousands of files is not stat'ed for every tile:
+ * a change shows within a second. */
+static uint64_t layer_fingerprint(wmts_layer *l) {
+    time_t now = time(NULL);
+    pthread_mutex_lock(&fp_lock);
+    if (l->fingerprint_at != now) {
+        l->fingerprint = nd_tilecache_fingerprint(l->ds ? l->ds->files : NULL, l->ds ? l->ds->nfiles : 0, l->style_conf);
+        l->fingerprint_at = now;
+    }
+    uint64_t fp = l->fingerprint;
+    pthread_mutex_unlock(&fp_lock);
+    return fp;
+}
+
 typedef struct tile_req {
     const wmts_layer *layer;
     const char *style, *format, *time, *elevation;
@@ -132,8 +148,7 @@ static int serve_tile(nd_req *rq, nd_resp *rs, tile_req *t) {
                        t->format, 0};
     bool use_cache = cache && cacheable(rq);
     if (use_cache) {
-        key.fingerprint = nd_tilecache_fingerprint(t->layer->ds ? t->layer->ds->files : NULL,
-                                                   t->layer->ds ? t->layer->ds->nfiles : 0, t->layer->style_conf);
+        key.fingerprint = layer_fingerprint((wmts_layer *)t->layer);
         if (nd_tilecache_get(cache, &key, &rs->body) == 1) {
             rs->status = 200;
             rs->content_type = !strcasecmp(t->format, "image/png") ? "image/png" : "image/jpeg";

@@ -3,6 +3,9 @@
 #ifndef NADIR_WMTS_PRIV_H
 #define NADIR_WMTS_PRIV_H
 
+#include <stdint.h>
+#include <time.h>
+
 #include "nadir/app.h"
 #include "nadir/tms.h"
 
@@ -13,6 +16,8 @@ typedef struct wmts_layer {
     const char *styles[8];      /* configured styles offering the layer, besides "default" */
     size_t nstyles;
     char *style_conf;           /* those styles' settings as text, for the cache fingerprint */
+    uint64_t fingerprint;       /* of the sources and style_conf, recomputed at most once a second */
+    time_t fingerprint_at;
 } wmts_layer;
 
 /* Looks a layer up by either name form; NULL when unknown. */

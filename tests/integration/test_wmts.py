@@ -260,6 +260,7 @@ def test_cache_invalidated_when_the_source_changes(wmts, dem_box):
     path = os.path.join(wmts.workdir, "dem_copy.tif")
     st = os.stat(path)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    time.sleep(1.1)  # the server looks at the sources at most once a second
     before = tile_files(wmts)
     r = requests.get(url, timeout=60)
     assert r.headers["X-Tile-Cache"] == "miss"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nadir/tilecache.h"
@@ -92,6 +93,15 @@ ND_TEST(tilecache_put_get_atomic) {
     nd_tilecache_close(c);
 }
 
+/* Sets a tile's last use to `age` seconds ago. */
+static void age_tile(const char *dir, const nd_tile_key *k, int age) {
+    char name[64], path[1100];
+    nd_tilecache_name(k, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {time(NULL) - age, 0}};
+    CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
+}
+
 ND_TEST(tilecache_lru_eviction) {
     const char *d = dir_for("lru");
     nd_tilecache *c = nd_tilecache_open(d, 1000);
@@ -99,14 +109,13 @@ ND_TEST(tilecache_lru_eviction) {
     memset(data, 'x', sizeof data);
     nd_tile_key k0 = key(0), k1 = key(1), k2 = key(2), k3 = key(3);
     CHECK_INT(nd_tilecache_put(c, &k0, data, 300), 0);
-    usleep(20000);
     CHECK_INT(nd_tilecache_put(c, &k1, data, 300), 0);
-    usleep(20000);
     CHECK_INT(nd_tilecache_put(c, &k2, data, 300), 0);
-    usleep(20000);
+    age_tile(d, &k0, 300);
+    age_tile(d, &k1, 200);
+    age_tile(d, &k2, 100);
     nd_buf out = {0};
-    CHECK_INT(nd_tilecache_get(c, &k0, &out), 1); /* k0 used again: k1 is now the oldest */
-    usleep(20000);
+    CHECK_INT(nd_tilecache_get(c, &k0, &out), 1); /* k0 used again (its time becomes now): k1 is the oldest */
     CHECK_INT(nd_tilecache_put(c, &k3, data, 300), 0); /* 1200 > 1000: evict down to 900 */
     CHECK(nd_tilecache_size(c) <= 900);
     nd_buf_reset(&out);
