@@ -9,6 +9,7 @@
 #include "nadir/ows.h"
 #include "nadir/tilecache.h"
 #include "nadir/wms.h"
+#include "nadir/wmts.h"
 #include "wmts_priv.h"
 
 static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -254,7 +255,7 @@ static const nd_ows_op ops[] = {
 };
 static const nd_ows_service wmts_service = {"WMTS", versions, ops, sizeof ops / sizeof ops[0], false};
 
-static int wmts_kvp(nd_req *rq, nd_resp *rs) { return nd_ows_dispatch(&wmts_service, rq, rs); }
+int nd_wmts_kvp(nd_req *rq, nd_resp *rs) { return nd_ows_dispatch(&wmts_service, rq, rs); }
 
 /* ---- REST and XYZ paths ---- */
 
@@ -419,7 +420,7 @@ void nd_wmts_register(nd_app *app) {
     static int once;
     if (!once++) atexit(free_layers);
     const nd_route routes[] = {
-        {"GET", "/wmts", wmts_kvp, "wmts", "Web Map Tile Service 1.0.0 (KVP)", render_ows11},
+        {"GET", "/wmts", nd_wmts_kvp, "wmts", "Web Map Tile Service 1.0.0 (KVP)", render_ows11},
         {"GET", "/wmts/1.0.0/{rest*}", wmts_rest, "wmts", "WMTS 1.0.0 RESTful capabilities and tiles", render_ows11},
         {"GET", "/tiles/{rest*}", xyz, "wmts", "XYZ tiles /tiles/{layer}/{z}/{x}/{y}.png (Web Mercator)", render_ows11},
         {"GET", "/tileMatrixSets", wmts_api_tms_list, "tiles", "The tile matrix sets", NULL},
