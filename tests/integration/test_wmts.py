@@ -154,7 +154,15 @@ def test_owslib_gettile_equals_getmap(wmts, dem_box):
     assert a.shape[0] == 4 and a[3].max() == 255 and a[3].min() == 0
 
 
-def test_gdal_wmts_driver_georeferencing(wmts, dem_box, tmp_path):
+@pytest.fixture
+def gdal_wms_cache(tmp_path):
+    """GDAL's WMS/WMTS driver caches tiles in ./gdalwmscache unless told otherwise."""
+    gdal.SetConfigOption("GDAL_DEFAULT_WMS_CACHE_PATH", str(tmp_path / "wmscache"))
+    yield
+    gdal.SetConfigOption("GDAL_DEFAULT_WMS_CACHE_PATH", None)
+
+
+def test_gdal_wmts_driver_georeferencing(wmts, dem_box, tmp_path, gdal_wms_cache):
     w, s, e, n = dem_box
     src = f"WMTS:{wmts.url}/wmts/1.0.0/WMTSCapabilities.xml,layer=dem_demo:elevation,tilematrixset=WorldCRS84Quad,tilematrix=7"
     ds = gdal.Open(src)
