@@ -53,8 +53,11 @@ static void time_iso(const nd_dataset *ds, size_t t, char *out, size_t n) {
 static int read_point(nd_req *rq, const wms_map *m, int i, int j, layer_info *li, size_t z) {
     const wms_layer *l = li->l;
     double dx = (m->bbox[2] - m->bbox[0]) / m->width, dy = (m->bbox[3] - m->bbox[1]) / m->height;
-    /* one target pixel, exactly GetMap's pixel (i, j) */
-    nd_grid g = {1, 1, {m->bbox[0] + i * dx, dx, 0, m->bbox[3] - j * dy, 0, -dy}, m->crs};
+    double x = m->bbox[0] + (i + 0.5) * dx, y = m->bbox[3] - (j + 0.5) * dy;
+    /* The data at the centre of pixel (i, j), at full resolution: a target cell a millionth of the map's
+     * pixel keeps the warper off the overviews a whole map pixel would read. */
+    double hx = dx * 1e-6, hy = dy * 1e-6;
+    nd_grid g = {1, 1, {x - hx / 2, hx, 0, y + hy / 2, 0, -hy}, m->crs};
     li->nbands = l->kind == WMS_RGB ? 3 : 1;
     li->values = nd_arena_alloc(rq->arena, li->count * (size_t)li->nbands * sizeof(double));
     for (size_t k = 0; k < li->count; k++)

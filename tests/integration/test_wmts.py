@@ -429,8 +429,6 @@ def test_rest_featureinfo_template(wmts, dem_box):
     assert txt.status_code == 200 and txt.headers["Content-Type"].startswith("text/plain")
 
 
-@pytest.mark.xfail(reason="WMS GetFeatureInfo (wms_featureinfo.c) reads another source pixel when the map window "
-                          "is larger than the data; the coordinates it reports are right", strict=False)
 def test_featureinfo_value_is_the_data(wmts, demo_dir):
     lon, lat = 10.25, 46.35
     res = 180.0 / 256 / 2 ** 7
