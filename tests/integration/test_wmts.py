@@ -203,9 +203,14 @@ def test_rest_kvp_xyz_and_api_tiles_agree(wmts, dem_box):
     rest = requests.get(f"{wmts.url}/wmts/1.0.0/dem_demo:elevation/default/WebMercatorQuad/{z}/{row}/{col}.png", timeout=60)
     xyz = requests.get(f"{wmts.url}/tiles/dem_demo:elevation/{z}/{col}/{row}.png", timeout=60)
     api = requests.get(f"{wmts.url}/collections/dem_demo/map/tiles/WebMercatorQuad/{z}/{row}/{col}", timeout=60)
-    for r in (rest, xyz, api):
+    ows = requests.get(f"{wmts.url}/ows", timeout=60, params={
+        "SERVICE": "WMTS", "REQUEST": "GetTile", "VERSION": "1.0.0", "LAYER": "dem_demo:elevation", "STYLE": "default",
+        "TILEMATRIXSET": "WebMercatorQuad", "TILEMATRIX": z, "TILEROW": row, "TILECOL": col, "FORMAT": "image/png"})
+    for r in (rest, xyz, api, ows):
         assert r.status_code == 200, r.text
         assert np.array_equal(decode(r.content), decode(k.content))
+    bad = requests.get(f"{wmts.url}/ows", params={"SERVICE": "WMTS", "REQUEST": "GetTile", "VERSION": "1.0.0"})
+    assert bad.status_code == 400 and b"http://www.opengis.net/ows/1.1" in bad.content
     # the WMS name form is accepted in KVP too
     assert kvp(wmts, LAYER="dem_demo/elevation", TILEMATRIX=z, TILEROW=row, TILECOL=col).status_code == 200
 
