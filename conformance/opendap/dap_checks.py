@@ -22,26 +22,13 @@ import zlib
 
 import requests
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+
 D4 = "{http://xml.opendap.org/ns/DAP/4.0#}"
 DAP2_TYPES = {"Byte": 1, "Int16": 4, "UInt16": 4, "Int32": 4, "UInt32": 4, "Float32": 4, "Float64": 8}
 DAP4_TYPES = {"Int8": 1, "UInt8": 1, "Char": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8,
               "UInt64": 8, "Float32": 4, "Float64": 8}
-RESULTS, CHECKS = [], []
-
-
-def check(name):
-    def wrap(fn):
-        def run(ctx):
-            try:
-                fn(ctx)
-                RESULTS.append((name, True, ""))
-            except AssertionError as e:
-                RESULTS.append((name, False, str(e)[:300]))
-            except Exception as e:  # noqa: BLE001 - a crash in a check fails that check only
-                RESULTS.append((name, False, f"{type(e).__name__}: {e}"[:300]))
-        CHECKS.append(run)
-        return run
-    return wrap
 
 
 # ---- helpers ----

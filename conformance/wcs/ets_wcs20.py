@@ -21,32 +21,15 @@ import xml.etree.ElementTree as ET
 import requests
 from osgeo import gdal
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+
 gdal.UseExceptions()
 NS = {"wcs": "http://www.opengis.net/wcs/2.0", "ows": "http://www.opengis.net/ows/2.0",
       "gml": "http://www.opengis.net/gml/3.2", "gmlcov": "http://www.opengis.net/gmlcov/1.0",
       "swe": "http://www.opengis.net/swe/2.0", "crs": "http://www.opengis.net/wcs/crs/1.0",
       "int": "http://www.opengis.net/wcs/interpolation/1.0"}
 CONF = "http://www.opengis.net/spec/"
-RESULTS = []
-
-
-def check(name):
-    def wrap(fn):
-        def run(ctx):
-            try:
-                fn(ctx)
-                RESULTS.append((name, True, ""))
-            except AssertionError as e:
-                RESULTS.append((name, False, str(e)[:300]))
-            except Exception as e:  # noqa: BLE001 - a crash in a check is a failure of that check
-                RESULTS.append((name, False, f"{type(e).__name__}: {e}"[:300]))
-        run.check_name = name
-        CHECKS.append(run)
-        return run
-    return wrap
-
-
-CHECKS = []
 
 
 class Ctx:

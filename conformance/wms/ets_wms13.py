@@ -22,27 +22,13 @@ import xml.etree.ElementTree as ET
 import requests
 from osgeo import gdal
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+
 gdal.UseExceptions()
 W = "{http://www.opengis.net/wms}"
 OGC = "{http://www.opengis.net/ogc}"
 XLINK = "{http://www.w3.org/1999/xlink}"
-RESULTS = []
-CHECKS = []
-
-
-def check(name):
-    def wrap(fn):
-        def run(ctx):
-            try:
-                fn(ctx)
-                RESULTS.append((name, True, ""))
-            except AssertionError as e:
-                RESULTS.append((name, False, str(e)[:300]))
-            except Exception as e:  # noqa: BLE001 - a crash in a check is a failure of that check
-                RESULTS.append((name, False, f"{type(e).__name__}: {e}"[:300]))
-        CHECKS.append(run)
-        return run
-    return wrap
 
 
 class Ctx:
