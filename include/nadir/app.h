@@ -31,12 +31,17 @@ typedef struct nd_app {
     /* Services with state of their own (jobs...) append their lines to /metrics. */
     void (*metrics_sources[8])(const struct nd_app *app, nd_buf *out);
     size_t nmetrics_sources;
+    struct nd_doc_cache *docs;
 } nd_app;
 
 nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets);
 void nd_app_free(nd_app *app);
 void nd_app_add_service(nd_app *app, const nd_service *svc);
 void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out));
+
+/* Documents that depend only on the app (conformance, OpenAPI, landing page): built by `build` on first
+ * use, then served from memory. key names the document and its variant ("landing.html"). */
+int nd_app_cached_doc(const nd_app *app, const char *key, nd_req *rq, nd_resp *rs, nd_handler build);
 
 /* Each service adds its routes and its entry; main.c calls them in order. */
 void nd_ogcapi_register(nd_app *app);

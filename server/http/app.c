@@ -1,9 +1,25 @@
 /* The application state shared by every request: built once at start-up, read-only afterwards. */
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "nadir/app.h"
 #include "nadir/metrics.h"
+
+#define MAX_DOCS 32
+
+typedef struct {
+    char *key, *body, *content_type;
+    size_t len;
+    int cache_seconds;
+} cached_doc;
+
+struct nd_doc_cache {
+    pthread_mutex_t lock;
+    cached_doc docs[MAX_DOCS];
+    size_t n;
+};
 
 nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets) {
     nd_app *app = nd_xcalloc(1, sizeof *app);
@@ -12,6 +28,8 @@ nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets) {
     app->router = nd_router_new();
     app->metrics = nd_metrics_new();
     app->started = time(NULL);
+    app->docs = nd_xcalloc(1, sizeof *app->docs);
+    pthread_mutex_init(&app->docs->lock, NULL);
     return app;
 }
 
@@ -20,6 +38,13 @@ void nd_app_free(nd_app *app) {
     if (!app) return;
     nd_router_free(app->router);
     nd_metrics_free(app->metrics);
+    for (size_t i = 0; i < app->docs->n; i++) {
+        free(app->docs->docs[i].key);
+        free(app->docs->docs[i].body);
+        free(app->docs->docs[i].content_type);
+    }
+    pthread_mutex_destroy(&app->docs->lock);
+    free(app->docs);
     free(app->services);
     free(app);
 }
@@ -32,4 +57,38 @@ void nd_app_add_service(nd_app *app, const nd_service *svc) {
 void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out)) {
     if (app->nmetrics_sources < sizeof app->metrics_sources / sizeof app->metrics_sources[0])
         app->metrics_sources[app->nmetrics_sources++] = fn;
+}
+
+int nd_app_cached_doc(const nd_app *app, const char *key, nd_req *rq, nd_resp *rs, nd_handler build) {
+    struct nd_doc_cache *c = app->docs;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        cached_doc *d = &c->docs[i];
+        if (strcmp(d->key, key) != 0) continue;
+        nd_buf_reset(&rs->body);
+        nd_buf_append(&rs->body, d->body, d->len);
+        rs->content_type = nd_arena_strdup(rq->arena, d->content_type);
+        rs->cache_seconds = d->cache_seconds;
+        rs->compressible = true;
+        rs->status = 200;
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    int rc = build(rq, rs);
+    if (rc < 0 || rs->status != 200 || rs->stream.read) return rc;
+    pthread_mutex_lock(&c->lock);
+    bool known = false;
+    for (size_t i = 0; i < c->n; i++) known |= strcmp(c->docs[i].key, key) == 0;
+    if (!known && c->n < MAX_DOCS) { /* two first requests may race: the second copy is dropped */
+        cached_doc *d = &c->docs[c->n++];
+        d->key = nd_xstrdup(key);
+        d->body = nd_xmalloc(rs->body.len + 1);
+        memcpy(d->body, rs->body.data ? rs->body.data : "", rs->body.len);
+        d->len = rs->body.len;
+        d->content_type = nd_xstrdup(rs->content_type ? rs->content_type : "application/octet-stream");
+        d->cache_seconds = rs->cache_seconds;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }

@@ -132,7 +132,7 @@ static int send_html(nd_resp *rs, nd_buf *b) {
     return 0;
 }
 
-static int landing(nd_req *rq, nd_resp *rs) {
+static int build_landing(nd_req *rq, nd_resp *rs) {
     const nd_app *app = rq->app;
     if (nd_req_wants_json(rq)) {
         json_t *links = json_array();
@@ -192,7 +192,7 @@ static int landing(nd_req *rq, nd_resp *rs) {
     return send_html(rs, &b);
 }
 
-static int conformance(nd_req *rq, nd_resp *rs) {
+static int build_conformance(nd_req *rq, nd_resp *rs) {
     json_t *list = json_array();
     for (const char *const *c = core_conformance; *c; c++) json_array_append_new(list, json_string(*c));
     for (size_t i = 0; i < rq->app->nservices; i++)
@@ -202,7 +202,7 @@ static int conformance(nd_req *rq, nd_resp *rs) {
 }
 
 /* The OpenAPI document is generated from the route table, so it grows with each service. */
-static int openapi(nd_req *rq, nd_resp *rs) {
+static int build_openapi(nd_req *rq, nd_resp *rs) {
     json_t *paths = json_object();
     const nd_router *r = rq->app->router;
     for (size_t i = 0; i < nd_router_count(r); i++) {
@@ -238,7 +238,7 @@ static int openapi(nd_req *rq, nd_resp *rs) {
     return 0;
 }
 
-static int collections(nd_req *rq, nd_resp *rs) {
+static int build_collections(nd_req *rq, nd_resp *rs) {
     json_t *list = json_array();
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++)
         json_array_append_new(list, collection_json(rq, rq->app->datasets->items[i]));
@@ -296,6 +296,14 @@ static int collection(nd_req *rq, nd_resp *rs) {
     json_decref(c);
     return send_html(rs, &b);
 }
+
+/* These documents depend only on the configuration and the services: built once per variant. */
+static int landing(nd_req *rq, nd_resp *rs) {
+    return nd_app_cached_doc(rq->app, nd_req_wants_json(rq) ? "landing.json" : "landing.html", rq, rs, build_landing);
+}
+static int conformance(nd_req *rq, nd_resp *rs) { return nd_app_cached_doc(rq->app, "conformance", rq, rs, build_conformance); }
+static int openapi(nd_req *rq, nd_resp *rs) { return nd_app_cached_doc(rq->app, "openapi", rq, rs, build_openapi); }
+static int collections(nd_req *rq, nd_resp *rs) { return nd_app_cached_doc(rq->app, "collections", rq, rs, build_collections); }
 
 void nd_ogcapi_register(nd_app *app) {
     static const nd_route routes[] = {
