@@ -7,23 +7,18 @@ handling, error forms) that OPeNDAP's test suites and the specifications describ
 
 Exit status 0 when every check passes. Each line: PASS|FAIL check [detail].
 """
-import argparse
 import os
 import re
-import signal
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
-import time
 import xml.etree.ElementTree as ET
 import zlib
 
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+import harness  # noqa: E402  (conformance/harness.py)
+from harness import check  # noqa: E402
 
 D4 = "{http://xml.opendap.org/ns/DAP/4.0#}"
 DAP2_TYPES = {"Byte": 1, "Int16": 4, "UInt16": 4, "Int32": 4, "UInt32": 4, "Float32": 4, "Float64": 8}
@@ -341,57 +336,17 @@ def d4_malformed(c):
 
 # ---- running ----
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_nadir(binary, dataset):
-    d = tempfile.mkdtemp(prefix="nadir-dap-conf-")
-    subprocess.run([binary, "demo-data", d], check=True, capture_output=True, timeout=300)
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "-c", os.path.join(d, "nadir.yaml"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(base + "/health", timeout=1).status_code == 200:
-                return proc, f"{base}/opendap/{dataset}"
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("nadir did not start")
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url", help="a dataset's DAP URL, e.g. http://host:8080/opendap/sst")
-    ap.add_argument("--nadir", help="a nadir binary: serve the demo data and check it")
+    ap = harness.parser(__doc__, "a dataset's DAP URL, e.g. http://host:8080/opendap/sst")
     ap.add_argument("--dataset", default="sst", help="with --nadir: the demo dataset to check (default sst)")
     a = ap.parse_args()
-    if not a.url and not a.nadir:
-        ap.error("give --url or --nadir")
-    proc = None
-    if a.nadir:
-        proc, a.url = start_nadir(a.nadir, a.dataset)
+    proc, url = harness.serve_demo(a.nadir) if a.nadir else (None, a.url)
 
     class Ctx:
-        url = a.url.rstrip("/")
         decls = []
         d4 = []
-    try:
-        for run in CHECKS:
-            run(Ctx)
-    finally:
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(40)
-    for name, ok, detail in RESULTS:
-        print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + detail if detail else ''}")
-    failed = sum(not ok for _, ok, _ in RESULTS)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    Ctx.url = (f"{url}/opendap/{a.dataset}" if proc else url).rstrip("/")
+    return harness.run_checks(Ctx, proc)
 
 
 if __name__ == "__main__":

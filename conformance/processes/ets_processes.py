@@ -9,13 +9,8 @@ list and what is not covered).
 
 Exit status 0 when every check passes. Each line: PASS|FAIL suite.check [detail].
 """
-import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -23,7 +18,8 @@ import xml.etree.ElementTree as ET
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+import harness  # noqa: E402  (conformance/harness.py)
+from harness import check  # noqa: E402
 
 WPS = "http://www.opengis.net/wps/2.0"
 OWS = "http://www.opengis.net/ows/2.0"
@@ -371,32 +367,6 @@ def wps_exceptions(ctx):
 
 # ---------------------------------------------------------------- running
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_nadir(binary):
-    work = tempfile.mkdtemp(prefix="nadir-ets-processes-")
-    subprocess.run([binary, "demo-data", os.path.join(work, "demo")], check=True, capture_output=True)
-    port = free_port()
-    conf = os.path.join(work, "demo", "nadir.yaml")
-    with open(conf, "a") as f:
-        f.write(f"\njobs:\n  directory: {work}/jobs\n")
-    proc = subprocess.Popen([binary, "serve", "-c", conf, "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("nadir did not start")
-
-
 class Ctx:
     def __init__(self, url):
         self.url = url.rstrip("/")
@@ -404,28 +374,9 @@ class Ctx:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--url", help="root of a running server (OGC API landing page)")
-    g.add_argument("--nadir", help="a nadir binary: serve its demo data on a free port")
-    args = ap.parse_args()
-    proc = None
-    url = args.url
-    if args.nadir:
-        proc, url = start_nadir(args.nadir)
-    try:
-        ctx = Ctx(url)
-        for c in CHECKS:
-            c(ctx)
-    finally:
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-    for name, ok, detail in RESULTS:
-        print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + detail if detail else ''}")
-    failed = sum(1 for _, ok, _ in RESULTS if not ok)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    a = harness.parser(__doc__, "root of a running server (OGC API landing page)").parse_args()
+    proc, url = harness.serve_demo(a.nadir, "\njobs:\n  directory: {work}/jobs\n") if a.nadir else (None, a.url)
+    return harness.run_checks(Ctx(url), proc)
 
 
 if __name__ == "__main__":

@@ -8,21 +8,16 @@ and what is not covered).
 
 Exit status 0 when every check passes. Each line: PASS|FAIL class.check [detail].
 """
-import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import xml.etree.ElementTree as ET
 
 import requests
 from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+import harness  # noqa: E402  (conformance/harness.py)
+from harness import check  # noqa: E402
 
 gdal.UseExceptions()
 NS = {"wcs": "http://www.opengis.net/wcs/2.0", "ows": "http://www.opengis.net/ows/2.0",
@@ -368,50 +363,12 @@ def _(c):
         "InterpolationMethodNotSupported", 400)
 
 
-def start_nadir(binary):
-    d = tempfile.mkdtemp(prefix="ets-wcs20-")
-    subprocess.run([binary, "demo-data", d], check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cfg = os.path.join(d, "nadir.yaml")
-    log = open(os.path.join(d, "nadir.log"), "w")
-    p = subprocess.Popen([binary, "serve", "-c", cfg, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(300):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return p, f"http://127.0.0.1:{port}/wcs"
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    p.kill()
-    sys.exit("nadir did not start")
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--url", help="WCS endpoint, e.g. http://localhost:8080/wcs")
-    g.add_argument("--nadir", help="nadir binary: serve the demo data on a free port")
-    a = ap.parse_args()
-    proc = None
-    url = a.url
-    if a.nadir:
-        proc, url = start_nadir(a.nadir)
-    try:
-        ctx = Ctx(url)
-        for fn in CHECKS:
-            fn(ctx)
-            if fn.check_name.startswith("core.getCapabilities") and ctx.caps is None:
-                break
-    finally:
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-    for name, ok, detail in RESULTS:
-        print(f"{'PASS' if ok else 'FAIL'} {name}{'  ' + detail if detail else ''}")
-    failed = sum(1 for _, ok, _ in RESULTS if not ok)
-    print(f"{len(RESULTS) - failed}/{len(RESULTS)} checks passed")
-    return 1 if failed else 0
+    a = harness.parser(__doc__, "WCS endpoint, e.g. http://localhost:8080/wcs").parse_args()
+    proc, url = harness.serve_demo(a.nadir) if a.nadir else (None, a.url)
+    # without capabilities the other checks have nothing to work on
+    stop = lambda run, ctx: run.check_name.startswith("core.getCapabilities") and ctx.caps is None  # noqa: E731
+    return harness.run_checks(Ctx(url + "/wcs" if proc else url), proc, stop)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,9 @@ GetFeatureInfo (see README.md for the list and what is not covered).
 
 Exit status 0 when every check passes. Each line: PASS|FAIL group.check [detail].
 """
-import argparse
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -24,7 +18,8 @@ import requests
 from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import CHECKS, RESULTS, check  # noqa: E402  (conformance/harness.py)
+import harness  # noqa: E402  (conformance/harness.py)
+from harness import check  # noqa: E402
 
 gdal.UseExceptions()
 W = "{http://www.opengis.net/wmts/1.0}"
@@ -321,52 +316,10 @@ def _(c):
               400)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_nadir(binary):
-    d = tempfile.mkdtemp(prefix="ets-wmts10-")
-    subprocess.run([binary, "demo-data", d], check=True, capture_output=True, timeout=300)
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "-c", os.path.join(d, "nadir.yaml"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("nadir did not start")
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--url", help="the server root (the KVP endpoint is URL/wmts)")
-    g.add_argument("--nadir", help="a nadir binary: demo data and a server of its own")
-    a = ap.parse_args()
-    proc = None
-    url = a.url
-    if a.nadir:
-        proc, url = start_nadir(a.nadir)
-    try:
-        ctx = Ctx(url)
-        for run in CHECKS:
-            run(ctx)
-    finally:
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-    for name, ok, why in RESULTS:
-        print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + why if why else ''}")
-    failed = sum(1 for _, ok, _ in RESULTS if not ok)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    a = harness.parser(__doc__, "the server root (the KVP endpoint is URL/wmts)").parse_args()
+    proc, url = harness.serve_demo(a.nadir) if a.nadir else (None, a.url)
+    return harness.run_checks(Ctx(url), proc)
 
 
 if __name__ == "__main__":
