@@ -422,6 +422,25 @@ static void js_string(nd_buf *b, const char *s) {
     json_decref(j);
 }
 
+/* The .html and .info pages end alike: the structure and attributes as text, then the headers. */
+static int html_finish(nd_req *rq, nd_resp *rs, nd_dap_req *d, const char *description) {
+    nd_buf das = {0}, dds = {0};
+    das_text(&das, d);
+    dds_text(&dds, d);
+    html_pre(&rs->body, "Structure (DDS)", dds.data);
+    html_pre(&rs->body, "Attributes (DAS)", das.data);
+    nd_buf_free(&das);
+    nd_buf_free(&dds);
+    nd_buf_puts(&rs->body, "</body></html>\n");
+    nd_dap_req_free(d);
+    rs->status = 200;
+    rs->content_type = "text/html; charset=utf-8";
+    rs->compressible = true;
+    rs->cache_seconds = 60;
+    nd_dap_headers(rq, rs, ND_DAP2, description);
+    return 0;
+}
+
 int nd_dap2_html(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     nd_dap_req d;
     nd_dap_ce none = {0};
@@ -472,21 +491,7 @@ int nd_dap2_html(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
                    "document.getElementById('f').addEventListener('input',()=>upd());"
                    "document.querySelectorAll('button').forEach(b=>b.addEventListener('click',e=>{e.preventDefault();"
                    "upd(b.dataset.s);location.href=document.getElementById('url').value}));upd();</script>");
-    nd_buf das = {0}, dds = {0};
-    das_text(&das, &d);
-    dds_text(&dds, &d);
-    html_pre(b, "Structure (DDS)", dds.data);
-    html_pre(b, "Attributes (DAS)", das.data);
-    nd_buf_free(&das);
-    nd_buf_free(&dds);
-    nd_buf_puts(b, "</body></html>\n");
-    nd_dap_req_free(&d);
-    rs->status = 200;
-    rs->content_type = "text/html; charset=utf-8";
-    rs->compressible = true;
-    rs->cache_seconds = 60;
-    nd_dap_headers(rq, rs, ND_DAP2, "dods-form");
-    return 0;
+    return html_finish(rq, rs, &d, "dods-form");
 }
 
 int nd_dap2_info(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
@@ -503,21 +508,7 @@ int nd_dap2_info(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     nd_buf_puts(b, " (info)</title></head><body><h1>");
     nd_buf_put_xml(b, ds->id);
     nd_buf_printf(b, "</h1><p>%zu file%s; server nadir/%s</p>", ds->nfiles, ds->nfiles == 1 ? "" : "s", ND_VERSION);
-    nd_buf das = {0}, dds = {0};
-    das_text(&das, &d);
-    dds_text(&dds, &d);
-    html_pre(b, "Structure (DDS)", dds.data);
-    html_pre(b, "Attributes (DAS)", das.data);
-    nd_buf_free(&das);
-    nd_buf_free(&dds);
-    nd_buf_puts(b, "</body></html>\n");
-    nd_dap_req_free(&d);
-    rs->status = 200;
-    rs->content_type = "text/html; charset=utf-8";
-    rs->compressible = true;
-    rs->cache_seconds = 60;
-    nd_dap_headers(rq, rs, ND_DAP2, "dods-description");
-    return 0;
+    return html_finish(rq, rs, &d, "dods-description");
 }
 
 int nd_dap2_ver(nd_req *rq, nd_resp *rs) {
