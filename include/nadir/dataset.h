@@ -109,6 +109,9 @@ int nd_dataset_set_crs(nd_dataset *ds, const char *crs, char *err, size_t errlen
 bool nd_dataset_is_netcdf(const char *path);
 /* GDALAllRegister once per process. */
 void nd_gdal_init(void);
+/* A CRS from anything OSRSetFromUserInput takes (EPSG:n, WKT, PROJ), NULL meaning WGS 84, with x = easting or
+ * longitude whatever the authority's axis order; NULL when it is not a CRS. Free with OSRDestroySpatialReference. */
+struct OGRSpatialReferenceHS *nd_srs_new(const char *def);
 /* The part of a path after its last '/', for messages. */
 const char *nd_path_base(const char *path);
 void nd_variable_clear(nd_variable *v);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nadir/dataset.h"
 #include "lu_io.h"
 
 #define MAX_SAMPLES 100000
@@ -23,17 +24,6 @@ void nd_lu_samples_free(nd_lu_samples *s) {
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static OGRSpatialReferenceH srs_from(const char *wkt) {
-    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
-    if (!wkt) OSRSetWellKnownGeogCS(s, "WGS84");
-    else if (OSRSetFromUserInput(s, wkt) != OGRERR_NONE) {
-        OSRDestroySpatialReference(s);
-        return NULL;
-    }
-    OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
-    return s;
-}
 
 int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_grid *g, nd_lu_samples *s,
                        nd_error *err) {
@@ -47,7 +37,7 @@ int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_gr
     static const char *const drivers[] = {"GeoJSON", NULL};
     GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_VECTOR, drivers, NULL, NULL);
     OGRLayerH layer = ds ? GDALDatasetGetLayer(ds, 0) : NULL;
-    OGRSpatialReferenceH src = NULL, dst = srs_from(g->crs);
+    OGRSpatialReferenceH src = NULL, dst = nd_srs_new(g->crs);
     OGRCoordinateTransformationH ct = NULL;
     OGRGeometryH *geoms = NULL;
     char **cls = NULL;
@@ -57,7 +47,7 @@ int nd_lu_samples_read(const json_t *value, const char *class_field, const nd_gr
         rc = nd_fail(err, ND_E_INVALID_PARAM, "samples", "the samples are not a readable GeoJSON layer");
         goto done;
     }
-    src = OGR_L_GetSpatialRef(layer) ? OSRClone(OGR_L_GetSpatialRef(layer)) : srs_from(NULL);
+    src = OGR_L_GetSpatialRef(layer) ? OSRClone(OGR_L_GetSpatialRef(layer)) : nd_srs_new(NULL);
     OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
     ct = dst ? OCTNewCoordinateTransformation(src, dst) : NULL;
     if (!ct) {
@@ -212,7 +202,7 @@ int nd_lu_write_classes(const char *dir, const nd_grid *g, const int *labels, co
     CPLErr we = GDALRasterIO(GDALGetRasterBand(mem, 1), GF_Write, 0, 0, g->width, g->height, (void *)labels, g->width,
                              g->height, GDT_Int32, 0, 0);
     GDALDatasetH vm = GDALCreate(GDALGetDriverByName("Memory"), "", 0, 0, 0, GDT_Unknown, NULL);
-    OGRSpatialReferenceH srs = srs_from(g->crs);
+    OGRSpatialReferenceH srs = nd_srs_new(g->crs);
     OGRLayerH pl = GDALDatasetCreateLayer(vm, "objects", srs, wkbPolygon, NULL);
     OGRFieldDefnH fd = OGR_Fld_Create("object", OFTInteger);
     OGR_L_CreateField(pl, fd, TRUE);

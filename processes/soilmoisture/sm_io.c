@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nadir/dataset.h"
 #include "sm_io.h"
 
 #define NODATA -9999.0
@@ -26,19 +27,8 @@ void nd_sm_vector_free(nd_sm_vector *v) {
     memset(v, 0, sizeof *v);
 }
 
-static OGRSpatialReferenceH srs_from(const char *wkt) {
-    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
-    if (!wkt) OSRSetWellKnownGeogCS(s, "WGS84");
-    else if (OSRSetFromUserInput(s, wkt) != OGRERR_NONE) {
-        OSRDestroySpatialReference(s);
-        return NULL;
-    }
-    OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
-    return s;
-}
-
 int nd_sm_box_to_crs(const double in[4], const char *crs_wkt, double out[4]) {
-    OGRSpatialReferenceH src = srs_from(NULL), dst = srs_from(crs_wkt);
+    OGRSpatialReferenceH src = nd_srs_new(NULL), dst = nd_srs_new(crs_wkt);
     OGRCoordinateTransformationH ct = dst ? OCTNewCoordinateTransformation(src, dst) : NULL;
     int rc = -1;
     if (ct) {
@@ -84,7 +74,7 @@ int nd_sm_vector_read(const json_t *value, const char *id_field, const char *cla
     static const char *const drivers[] = {"GeoJSON", NULL};
     GDALDatasetH ds = GDALOpenEx(name, GDAL_OF_VECTOR, drivers, NULL, NULL);
     int rc = 0;
-    OGRSpatialReferenceH dst = srs_from(crs_wkt), src = NULL;
+    OGRSpatialReferenceH dst = nd_srs_new(crs_wkt), src = NULL;
     OGRCoordinateTransformationH ct = NULL;
     OGRLayerH layer = ds ? GDALDatasetGetLayer(ds, 0) : NULL;
     if (!layer) {
@@ -92,7 +82,7 @@ int nd_sm_vector_read(const json_t *value, const char *id_field, const char *cla
         goto done;
     }
     OGRSpatialReferenceH ls = OGR_L_GetSpatialRef(layer);
-    src = ls ? OSRClone(ls) : srs_from(NULL);
+    src = ls ? OSRClone(ls) : nd_srs_new(NULL);
     OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
     ct = dst ? OCTNewCoordinateTransformation(src, dst) : NULL;
     if (!ct) {
@@ -209,7 +199,7 @@ static int write_geojson(const char *dir, const nd_sm_vector *v, const nd_sm_par
     snprintf(path, sizeof path, "%s/parcels.geojson", dir);
     GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GeoJSON"), path, 0, 0, 0, GDT_Unknown, NULL);
     if (!ds) return nd_fail(err, ND_E_INTERNAL, "", "parcels.geojson could not be created");
-    OGRSpatialReferenceH srs = srs_from(g->crs);
+    OGRSpatialReferenceH srs = nd_srs_new(g->crs);
     char **lo = CSLSetNameValue(NULL, "RFC7946", "YES"); /* WGS84 longitude/latitude, as the format wants */
     lo = CSLSetNameValue(lo, "COORDINATE_PRECISION", "8");
     OGRLayerH l = GDALDatasetCreateLayer(ds, "parcels", srs, wkbUnknown, lo);

@@ -20,6 +20,22 @@ static void gdal_register(void) { GDALAllRegister(); }
 
 void nd_gdal_init(void) { pthread_once(&gdal_once, gdal_register); }
 
+struct OGRSpatialReferenceHS *nd_srs_new(const char *def) {
+    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
+    if (!def) OSRSetWellKnownGeogCS(s, "WGS84");
+    else {
+        CPLPushErrorHandler(CPLQuietErrorHandler); /* user input: the caller reports the refusal */
+        OGRErr e = OSRSetFromUserInput(s, def);
+        CPLPopErrorHandler();
+        if (e != OGRERR_NONE) {
+            OSRDestroySpatialReference(s);
+            return NULL;
+        }
+    }
+    OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
+    return s;
+}
+
 const char *nd_path_base(const char *path) {
     const char *s = strrchr(path, '/');
     return s && s[1] ? s + 1 : path;

@@ -68,19 +68,11 @@ size_t nd_subset_time_range(const nd_dataset *ds, const nd_datetime *lo, const n
 
 /* A horizontal CRS with x/y (longitude first) axis order, from user input; NULL when unknown or not horizontal. */
 static OGRSpatialReferenceH srs_from(const char *def) {
-    OGRSpatialReferenceH h = OSRNewSpatialReference(NULL);
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    OGRErr e = OSRSetFromUserInput(h, def);
-    CPLPopErrorHandler();
-    if (e != OGRERR_NONE) {
+    OGRSpatialReferenceH h = def ? nd_srs_new(def) : NULL;
+    if (h && !OSRIsGeographic(h) && !OSRIsProjected(h)) { /* vertical, geocentric, engineering: no grid in it */
         OSRDestroySpatialReference(h);
         return NULL;
     }
-    if (!OSRIsGeographic(h) && !OSRIsProjected(h)) { /* vertical, geocentric, engineering: no grid in it */
-        OSRDestroySpatialReference(h);
-        return NULL;
-    }
-    OSRSetAxisMappingStrategy(h, OAMS_TRADITIONAL_GIS_ORDER);
     return h;
 }
 

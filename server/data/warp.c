@@ -128,13 +128,8 @@ size_t nd_warp_cache_size(void) {
 static OGRSpatialReferenceH target_srs(thread_cache *c, const char *crs) {
     for (size_t i = 0; i < c->nsrs; i++)
         if (strcmp(c->srs[i].crs, crs) == 0) return c->srs[i].srs;
-    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-    if (OSRSetFromUserInput(srs, crs) != OGRERR_NONE) {
-        OSRDestroySpatialReference(srs);
-        return NULL;
-    }
-    /* x = easting/longitude in the geotransform, whatever the authority's axis order. */
-    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRSpatialReferenceH srs = nd_srs_new(crs);
+    if (!srs) return NULL;
     if (c->nsrs == SRS_SLOTS) { /* full: drop the oldest */
         free(c->srs[0].crs);
         OSRDestroySpatialReference(c->srs[0].srs);
