@@ -10,6 +10,7 @@
 #include "nadir/error.h"
 
 struct nd_app;
+struct json_t;
 struct nd_route;
 
 typedef struct nd_kv {
@@ -80,6 +81,10 @@ typedef struct nd_resp {
 
 void nd_resp_header(nd_req *rq, nd_resp *rs, const char *name, const char *value);
 void nd_resp_set_json(nd_resp *rs, int status, const char *json, size_t len);
+/* Serialises o (consumed) as compact JSON into rs with status; not cacheable (set cache_seconds after). */
+int nd_resp_json(nd_resp *rs, int status, struct json_t *o);
+/* A link object {href, rel[, type][, title]} whose href is path on this server. */
+struct json_t *nd_json_link(nd_req *rq, const char *path, const char *rel, const char *type, const char *title);
 void nd_resp_free(nd_resp *rs);
 
 /* A handler fills rs and returns 0, or returns a negative code with rq->err filled (see nd_fail). */

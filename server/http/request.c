@@ -1,5 +1,6 @@
 /* Request and response helpers: key/value lists, URL decoding, query parsing, in-memory requests. */
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -144,6 +145,22 @@ void nd_resp_set_json(nd_resp *rs, int status, const char *json, size_t len) {
     rs->compressible = true;
     nd_buf_reset(&rs->body);
     nd_buf_append(&rs->body, json, len);
+}
+
+int nd_resp_json(nd_resp *rs, int status, json_t *o) {
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    nd_resp_set_json(rs, status, s, strlen(s));
+    free(s);
+    rs->cache_seconds = 0;
+    return 0;
+}
+
+json_t *nd_json_link(nd_req *rq, const char *path, const char *rel, const char *type, const char *title) {
+    json_t *l = json_pack("{s:s, s:s}", "href", nd_req_url(rq, path), "rel", rel);
+    if (type) json_object_set_new(l, "type", json_string(type));
+    if (title) json_object_set_new(l, "title", json_string(title));
+    return l;
 }
 
 void nd_resp_free(nd_resp *rs) {

@@ -19,19 +19,9 @@ static const char *const core_conformance[] = {
 
 /* Serialises o into the response (consuming it); cacheable for a minute. */
 static int send_json(nd_resp *rs, json_t *o) {
-    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(o);
-    nd_resp_set_json(rs, 200, s, strlen(s));
-    free(s);
+    nd_resp_json(rs, 200, o);
     rs->cache_seconds = 60;
     return 0;
-}
-
-static json_t *link(nd_req *rq, const char *path, const char *rel, const char *type, const char *title) {
-    json_t *l = json_pack("{s:s, s:s}", "href", nd_req_url(rq, path), "rel", rel);
-    if (type) json_object_set_new(l, "type", json_string(type));
-    if (title) json_object_set_new(l, "title", json_string(title));
-    return l;
 }
 
 static const char *service_href(nd_req *rq, const char *tmpl, const char *id) {
@@ -99,13 +89,13 @@ static json_t *collection_json(nd_req *rq, const nd_dataset *ds) {
     json_object_set_new(o, "variables", vars);
 
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "%s?f=json", self), "self", "application/json", NULL));
-    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "%s?f=html", self), "alternate", "text/html", NULL));
-    json_array_append_new(links, link(rq, "/?f=json", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s?f=json", self), "self", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s?f=html", self), "alternate", "text/html", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/?f=json", "root", "application/json", NULL));
     for (size_t i = 0; i < rq->app->nservices; i++) {
         const nd_service *s = rq->app->services[i];
         if (s->dataset_href)
-            json_array_append_new(links, link(rq, service_href(rq, s->dataset_href, ds->id), s->rel, s->type, s->title));
+            json_array_append_new(links, nd_json_link(rq, service_href(rq, s->dataset_href, ds->id), s->rel, s->type, s->title));
     }
     json_object_set_new(o, "links", links);
     return o;
@@ -136,19 +126,19 @@ static int build_landing(nd_req *rq, nd_resp *rs) {
     const nd_app *app = rq->app;
     if (nd_req_wants_json(rq)) {
         json_t *links = json_array();
-        json_array_append_new(links, link(rq, "/?f=json", "self", "application/json", "This document"));
-        json_array_append_new(links, link(rq, "/?f=html", "alternate", "text/html", "This document as HTML"));
-        json_array_append_new(links, link(rq, "/openapi", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+        json_array_append_new(links, nd_json_link(rq, "/?f=json", "self", "application/json", "This document"));
+        json_array_append_new(links, nd_json_link(rq, "/?f=html", "alternate", "text/html", "This document as HTML"));
+        json_array_append_new(links, nd_json_link(rq, "/openapi", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
                                           "The API definition"));
-        json_array_append_new(links, link(rq, "/conformance", "conformance", "application/json", "Conformance classes"));
-        json_array_append_new(links, link(rq, "/collections", "data", "application/json", "Datasets"));
+        json_array_append_new(links, nd_json_link(rq, "/conformance", "conformance", "application/json", "Conformance classes"));
+        json_array_append_new(links, nd_json_link(rq, "/collections", "data", "application/json", "Datasets"));
         for (size_t i = 0; i < app->nservices; i++) {
             const nd_service *s = app->services[i];
-            json_array_append_new(links, link(rq, s->href, s->rel, s->type, s->title));
+            json_array_append_new(links, nd_json_link(rq, s->href, s->rel, s->type, s->title));
         }
         for (size_t i = 0; app->datasets && i < app->datasets->n; i++) {
             const nd_dataset *ds = app->datasets->items[i];
-            json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/collections/%s", ds->id), "item",
+            json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/collections/%s", ds->id), "item",
                                               "application/json", ds->conf->title));
         }
         return send_json(rs, json_pack("{s:s, s:s, s:o}", "title", "nadir", "description",
@@ -243,8 +233,8 @@ static int build_collections(nd_req *rq, nd_resp *rs) {
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++)
         json_array_append_new(list, collection_json(rq, rq->app->datasets->items[i]));
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, "/collections?f=json", "self", "application/json", NULL));
-    json_array_append_new(links, link(rq, "/?f=json", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/collections?f=json", "self", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/?f=json", "root", "application/json", NULL));
     return send_json(rs, json_pack("{s:o, s:o}", "collections", list, "links", links));
 }
 

@@ -30,22 +30,6 @@ static const nd_service service = {
     .conformance = conformance,
 };
 
-static int send(nd_resp *rs, int status, json_t *o) {
-    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(o);
-    nd_resp_set_json(rs, status, s, strlen(s));
-    free(s);
-    rs->cache_seconds = 0;
-    return 0;
-}
-
-static json_t *link(nd_req *rq, const char *path, const char *rel, const char *type, const char *title) {
-    json_t *l = json_pack("{s:s, s:s}", "href", nd_req_url(rq, path), "rel", rel);
-    if (type) json_object_set_new(l, "type", json_string(type));
-    if (title) json_object_set_new(l, "title", json_string(title));
-    return l;
-}
-
 static nd_jobs *jobs_of(nd_req *rq) {
     nd_jobs *j = nd_app_jobs(rq->app);
     if (!j) nd_fail(&rq->err, ND_E_UNAVAILABLE, "", "processing is not available on this server");
@@ -117,8 +101,8 @@ static json_t *summary(nd_req *rq, const nd_process *p) {
     json_object_set_new(o, "devices", dev);
     const char *self = nd_arena_printf(rq->arena, "/processes/%s", p->id);
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, self, "self", "application/json", "process description"));
-    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "%s/execution", self),
+    json_array_append_new(links, nd_json_link(rq, self, "self", "application/json", "process description"));
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s/execution", self),
                                       "http://www.opengis.net/def/rel/ogc/1.0/execute", "application/json",
                                       "execute the process"));
     json_object_set_new(o, "links", links);
@@ -136,12 +120,12 @@ static int list_processes(nd_req *rq, nd_resp *rs) {
     for (size_t i = (size_t)offset; i < n && i < (size_t)offset + (size_t)limit; i++)
         json_array_append_new(arr, summary(rq, nd_process_at(i)));
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit, offset),
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit, offset),
                                       "self", "application/json", NULL));
     if ((size_t)(offset + limit) < n)
-        json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit,
+        json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit,
                                                               offset + limit), "next", "application/json", NULL));
-    return send(rs, 200, json_pack("{s:o, s:o}", "processes", arr, "links", links));
+    return nd_resp_json(rs, 200, json_pack("{s:o, s:o}", "processes", arr, "links", links));
 }
 
 static int describe_process(nd_req *rq, nd_resp *rs) {
@@ -164,7 +148,7 @@ static int describe_process(nd_req *rq, nd_resp *rs) {
     }
     json_object_set_new(o, "inputs", ins);
     json_object_set_new(o, "outputs", outs);
-    return send(rs, 200, o);
+    return nd_resp_json(rs, 200, o);
 }
 
 /* ---------------------------------------------------------------- status and results */
@@ -178,11 +162,11 @@ static json_t *status_info(nd_req *rq, const nd_job_info *j) {
     if (j->finished > 0) json_object_set_new(o, "finished", json_string(nd_processing_time(rq, j->finished)));
     const char *self = nd_arena_printf(rq->arena, "/jobs/%s", j->id);
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, self, "self", "application/json", "job status"));
-    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/processes/%s", j->process), "up",
+    json_array_append_new(links, nd_json_link(rq, self, "self", "application/json", "job status"));
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/processes/%s", j->process), "up",
                                       "application/json", "the process"));
     if (j->state == ND_JOB_SUCCESSFUL)
-        json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "%s/results", self),
+        json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s/results", self),
                                           "http://www.opengis.net/def/rel/ogc/1.0/results", "application/json",
                                           "job results"));
     json_object_set_new(o, "links", links);
@@ -240,7 +224,7 @@ static int get_job(nd_req *rq, nd_resp *rs) {
     if (rc < 0) return rc;
     json_t *o = status_info(rq, &info);
     nd_job_info_clear(&info);
-    return send(rs, 200, o);
+    return nd_resp_json(rs, 200, o);
 }
 
 static int get_results(nd_req *rq, nd_resp *rs) {
@@ -252,7 +236,7 @@ static int get_results(nd_req *rq, nd_resp *rs) {
     if (rc < 0) return rc;
     json_t *doc = results_doc(rq, id, outs);
     json_decref(outs);
-    return send(rs, 200, doc);
+    return nd_resp_json(rs, 200, doc);
 }
 
 static int get_result_output(nd_req *rq, nd_resp *rs) {
@@ -286,7 +270,7 @@ static int dismiss(nd_req *rq, nd_resp *rs) {
     json_t *o = status_info(rq, &info);
     nd_job_info_clear(&info);
     json_object_set_new(o, "links", json_array());
-    return send(rs, 200, o);
+    return nd_resp_json(rs, 200, o);
 }
 
 /* ---------------------------------------------------------------- job list */
@@ -354,19 +338,19 @@ static int list_jobs(nd_req *rq, nd_resp *rs) {
         nd_buf_puts(&q, "&");
     }
     json_t *links = json_array();
-    json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/jobs?%slimit=%ld&offset=%ld", q.data ? q.data : "",
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/jobs?%slimit=%ld&offset=%ld", q.data ? q.data : "",
                                                           limit, offset), "self", "application/json", NULL));
     if ((size_t)offset + n < total)
-        json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/jobs?%slimit=%ld&offset=%ld",
+        json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/jobs?%slimit=%ld&offset=%ld",
                                                               q.data ? q.data : "", limit, offset + limit),
                                           "next", "application/json", "next page"));
     if (offset > 0)
-        json_array_append_new(links, link(rq, nd_arena_printf(rq->arena, "/jobs?%slimit=%ld&offset=%ld",
+        json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/jobs?%slimit=%ld&offset=%ld",
                                                               q.data ? q.data : "", limit,
                                                               offset > limit ? offset - limit : 0),
                                           "prev", "application/json", "previous page"));
     nd_buf_free(&q);
-    return send(rs, 200, json_pack("{s:o, s:o, s:I, s:I}", "jobs", arr, "links", links, "numberMatched",
+    return nd_resp_json(rs, 200, json_pack("{s:o, s:o, s:I, s:I}", "jobs", arr, "links", links, "numberMatched",
                                    (json_int_t)total, "numberReturned", (json_int_t)n));
 }
 
@@ -473,7 +457,7 @@ static int answer(nd_req *rq, nd_resp *rs, nd_jobs *j, const char *id, bool asyn
             else if (json_object_size(outs) == 1) only = json_object_iter_value(json_object_iter(outs));
         }
         if (only) rc = send_raw(rq, rs, id, only);
-        else rc = send(rs, 200, results_doc(rq, id, outs));
+        else rc = nd_resp_json(rs, 200, results_doc(rq, id, outs));
         json_decref(outs);
         return rc;
     }
@@ -484,7 +468,7 @@ static int answer(nd_req *rq, nd_resp *rs, nd_jobs *j, const char *id, bool asyn
     nd_job_info_clear(&info);
     nd_resp_header(rq, rs, "Location", nd_req_url(rq, nd_arena_printf(rq->arena, "/jobs/%s", id)));
     if (async) nd_resp_header(rq, rs, "Preference-Applied", "respond-async");
-    return send(rs, 201, o);
+    return nd_resp_json(rs, 201, o);
 }
 
 void nd_processes_register(nd_app *app) {

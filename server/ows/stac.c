@@ -44,13 +44,6 @@ static const char *const stac_conformance[] = {
     NULL,
 };
 
-json_t *nd_stac_link(nd_req *rq, const char *path, const char *rel, const char *type, const char *title) {
-    json_t *l = json_pack("{s:s, s:s}", "href", nd_req_url(rq, path), "rel", rel);
-    if (type) json_object_set_new(l, "type", json_string(type));
-    if (title) json_object_set_new(l, "title", json_string(title));
-    return l;
-}
-
 int nd_stac_send(nd_resp *rs, json_t *o, int status, const char *type) {
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -100,12 +93,12 @@ json_t *nd_stac_item_out(nd_req *rq, json_t *it) {
     json_t *links = json_array();
     if (c && id) {
         const char *cp = nd_arena_printf(rq->arena, "/stac/collections/%s", urlpart(rq, c));
-        json_array_append_new(links, nd_stac_link(rq, nd_arena_printf(rq->arena, "%s/items/%s", cp, urlpart(rq, id)),
+        json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s/items/%s", cp, urlpart(rq, id)),
                                                   "self", ND_GEOJSON, NULL));
-        json_array_append_new(links, nd_stac_link(rq, cp, "parent", "application/json", NULL));
-        json_array_append_new(links, nd_stac_link(rq, cp, "collection", "application/json", NULL));
+        json_array_append_new(links, nd_json_link(rq, cp, "parent", "application/json", NULL));
+        json_array_append_new(links, nd_json_link(rq, cp, "collection", "application/json", NULL));
     }
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "root", "application/json", NULL));
     json_object_set_new(it, "links", links);
     absolute_assets(rq, it);
     return it;
@@ -115,12 +108,12 @@ json_t *nd_stac_collection_out(nd_req *rq, json_t *c) {
     const char *id = json_string_value(json_object_get(c, "id"));
     const char *cp = nd_arena_printf(rq->arena, "/stac/collections/%s", urlpart(rq, id ? id : ""));
     json_t *links = json_array();
-    json_array_append_new(links, nd_stac_link(rq, cp, "self", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "parent", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "root", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, nd_arena_printf(rq->arena, "%s/items", cp), "items", ND_GEOJSON,
+    json_array_append_new(links, nd_json_link(rq, cp, "self", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "parent", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s/items", cp), "items", ND_GEOJSON,
                                               "Items"));
-    json_array_append_new(links, nd_stac_link(rq, nd_arena_printf(rq->arena, "%s/queryables", cp),
+    json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "%s/queryables", cp),
                                               "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                                               "application/schema+json", "Queryables"));
     json_object_set_new(c, "links", links);
@@ -134,27 +127,27 @@ static int landing(nd_req *rq, nd_resp *rs) {
     json_t *conf = json_array();
     for (const char *const *c = stac_conformance; *c; c++) json_array_append_new(conf, json_string(*c));
     json_t *links = json_array();
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "self", "application/json", "This catalogue"));
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "root", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, "/stac/conformance", "conformance", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, "/stac/collections", "data", "application/json", "Collections"));
-    json_t *get = nd_stac_link(rq, "/stac/search", "search", ND_GEOJSON, "Item search");
+    json_array_append_new(links, nd_json_link(rq, "/stac", "self", "application/json", "This catalogue"));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac/conformance", "conformance", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac/collections", "data", "application/json", "Collections"));
+    json_t *get = nd_json_link(rq, "/stac/search", "search", ND_GEOJSON, "Item search");
     json_object_set_new(get, "method", json_string("GET"));
     json_array_append_new(links, get);
-    json_t *post = nd_stac_link(rq, "/stac/search", "search", ND_GEOJSON, "Item search");
+    json_t *post = nd_json_link(rq, "/stac/search", "search", ND_GEOJSON, "Item search");
     json_object_set_new(post, "method", json_string("POST"));
     json_array_append_new(links, post);
-    json_array_append_new(links, nd_stac_link(rq, "/stac/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+    json_array_append_new(links, nd_json_link(rq, "/stac/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                                               "application/schema+json", "Queryables"));
-    json_array_append_new(links, nd_stac_link(rq, "/openapi", "service-desc",
+    json_array_append_new(links, nd_json_link(rq, "/openapi", "service-desc",
                                               "application/vnd.oai.openapi+json;version=3.0", "The API definition"));
-    json_array_append_new(links, nd_stac_link(rq, "/?f=html", "service-doc", "text/html", "The server's documentation"));
+    json_array_append_new(links, nd_json_link(rq, "/?f=html", "service-doc", "text/html", "The server's documentation"));
     json_t *colls = nd_cat_list_collections(g_cat, NULL, NULL, NULL);
     size_t i;
     json_t *c;
     json_array_foreach(colls, i, c) {
         const char *id = json_string_value(json_object_get(c, "id"));
-        json_array_append_new(links, nd_stac_link(rq, nd_arena_printf(rq->arena, "/stac/collections/%s", urlpart(rq, id)),
+        json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/stac/collections/%s", urlpart(rq, id)),
                                                   "child", "application/json",
                                                   json_string_value(json_object_get(c, "title"))));
     }
@@ -217,9 +210,9 @@ static int collections(nd_req *rq, nd_resp *rs) {
     json_t *c;
     json_array_foreach(list, i, c) nd_stac_collection_out(rq, c);
     json_t *links = json_array();
-    json_array_append_new(links, nd_stac_link(rq, "/stac/collections", "self", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "root", "application/json", NULL));
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "parent", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac/collections", "self", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "parent", "application/json", NULL));
     size_t n = json_array_size(list);
     return nd_stac_send(rs, json_pack("{s:o, s:o, s:I, s:I}", "collections", list, "links", links, "numberMatched",
                                       (json_int_t)n, "numberReturned", (json_int_t)n),

@@ -12,7 +12,6 @@
 
 /* The catalogue opened by nd_stac_register (one per process). */
 nd_cat *nd_stac_cat(void);
-json_t *nd_stac_link(nd_req *rq, const char *path, const char *rel, const char *type, const char *title);
 /* Serialises o (consumed) with status and media type. */
 int nd_stac_send(nd_resp *rs, json_t *o, int status, const char *type);
 /* An item as served: links added, asset hrefs on this server made absolute (item is modified). */

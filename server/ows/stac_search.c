@@ -399,7 +399,7 @@ static int run(nd_req *rq, nd_resp *rs, params *p, json_t *post_body) {
     json_t *links = json_array();
     json_t *self = json_pack("{s:s, s:s, s:s}", "href", self_url(rq), "rel", "self", "type", ND_GEOJSON);
     json_array_append_new(links, self);
-    json_array_append_new(links, nd_stac_link(rq, "/stac", "root", "application/json", NULL));
+    json_array_append_new(links, nd_json_link(rq, "/stac", "root", "application/json", NULL));
     if (page.next) {
         json_t *next;
         if (post_body) {
