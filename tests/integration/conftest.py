@@ -1,4 +1,5 @@
 """Fixtures: demo data written by `nadir demo-data`, and real `nadir serve` processes on free ports."""
+import gc
 import os
 import signal
 import socket
@@ -59,6 +60,14 @@ class Server:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+@pytest.fixture(autouse=True)
+def close_clients_between_tests():
+    """netCDF-C is not re-entrant, and a test process holds it twice (netCDF4-python and GDAL's driver):
+    datasets a test left open are closed here, between tests, not by a finaliser in mid-call."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
