@@ -22,6 +22,7 @@ typedef struct nd_server_conf {
     long long max_coverage_bytes; /* largest coverage (WCS, subset) written, default 2 GiB */
     char *tile_cache_dir;     /* tile cache directory; NULL = <data_dir>/tiles */
     long long tile_cache_max; /* tile cache size cap, default 512 MiB; 0 = no tile cache */
+    char *viewer_dir;         /* the built viewer served at /viewer/; NULL = found beside the binary */
 } nd_server_conf;
 
 typedef struct nd_dataset_conf {
@@ -73,6 +74,56 @@ typedef struct nd_style_conf {
     char *above, *below;      /* "#RRGGBB", "transparent" or "extend" (default) */
 } nd_style_conf;
 
+/* Who may do what (server/http/auth.c); docs/security.md explains each key. */
+typedef struct nd_auth_key_conf {
+    char *id;                 /* names the key in logs and rate limits; never the secret */
+    char *sha256;             /* hex SHA-256 of the key as clients send it */
+    char *user;               /* default: the id */
+    char **roles;
+    size_t nroles;
+} nd_auth_key_conf;
+
+/* A rule: the ids it covers (globs) and, per operation, the roles allowed; an empty list leaves the
+ * operation to a later rule or to the default (read and execute open, transactions admins only). */
+typedef struct nd_auth_rule_conf {
+    char **datasets;          /* dataset and STAC collection ids */
+    size_t ndatasets;
+    char **processes;
+    size_t nprocesses;
+    char **read, **execute, **transactions;
+    size_t nread, nexecute, ntransactions;
+} nd_auth_rule_conf;
+
+typedef struct nd_auth_conf {
+    bool enabled;             /* the section is present: without it nothing is checked */
+    bool required;            /* every request but /health needs credentials */
+    char *realm;              /* WWW-Authenticate realm */
+    char **admin_roles;       /* may do anything and see every job; default ["admin"] */
+    size_t nadmin_roles;
+    nd_auth_key_conf *keys;
+    size_t nkeys;
+    char *issuer, *audience;  /* OpenID Connect: both required when jwks is set */
+    char *jwks;               /* JWKS file with the provider's public keys */
+    int leeway_s;             /* clock skew allowed on exp/nbf/iat, default 60 */
+    nd_auth_rule_conf *rules;
+    size_t nrules;
+} nd_auth_conf;
+
+/* Per-service concurrency cap. */
+typedef struct nd_limit_service_conf {
+    char *service;            /* route service label: wms, wcs, dap, stac, processes... */
+    int concurrent;
+} nd_limit_service_conf;
+
+/* Rate limits and quotas (server/http/limits.c); 0 everywhere means no limit. */
+typedef struct nd_limits_conf {
+    int requests_per_minute;  /* per API key / user, or per client IP when anonymous */
+    int burst;                /* bucket size; default: requests_per_minute / 6, at least 1 */
+    nd_limit_service_conf *services;
+    size_t nservices;
+    int jobs_per_user;        /* accepted + running jobs of one owner */
+} nd_limits_conf;
+
 typedef struct nd_config {
     char *path;               /* the file loaded */
     char *dir;                /* its directory: relative paths in it are relative to this */
@@ -83,6 +134,8 @@ typedef struct nd_config {
     nd_processing_conf jobs;
     nd_style_conf *styles;
     size_t nstyles;
+    nd_auth_conf auth;
+    nd_limits_conf limits;
 } nd_config;
 
 /* On error returns negative and writes "FILE:LINE:COL: what was expected" into err. */

@@ -37,6 +37,7 @@
  *     max_coverage_bytes  size         2GiB                     WCS/subset output limit, checked before any work
  *     tile_cache_dir      path         <data_dir>/tiles         the WMTS/XYZ/OGC API tile cache
  *     tile_cache_max      size         512MiB                   least recently used tiles evicted past it; 0 = no cache
+ *     viewer_dir          path         beside the binary        the built web viewer (share/viewer) served at /viewer/
  *
  *   datasets: (a list of)
  *     id                  string       required                 [A-Za-z0-9_.-]{1,64}, unique
@@ -76,6 +77,22 @@
  *     log                 bool         false                    logarithmic scale (range above 0)
  *     bands               int          250                      2..250 colour bands
  *     above, below        colour       "extend"                 "#RRGGBB", "transparent" or "extend"
+ *
+ *   auth: (absent: nothing is checked; docs/security.md)
+ *     required            bool         false                    credentials needed everywhere but /health
+ *     realm               string       "nadir"                  WWW-Authenticate realm
+ *     admin_roles         string list  ["admin"]                roles that may do anything
+ *     keys                list of      {id, sha256, user, roles} API keys, stored as hex SHA-256
+ *     issuer, audience    string       none                     OpenID Connect; required with jwks
+ *     jwks                path         none                     the provider's public keys (JWKS file)
+ *     leeway_s            int          60                       clock skew allowed on exp/nbf
+ *     rules               list of      {datasets, processes, read, execute, transactions}: id globs, roles
+ *
+ *   limits:
+ *     requests_per_minute int          0                        per key/user or IP; 0 = none
+ *     burst               int          requests_per_minute / 6  token bucket size
+ *     services            list of      {service, concurrent}    concurrency cap per service
+ *     jobs_per_user       int          0                        accepted + running jobs per owner
  *
  * ${VAR}, ${VAR:-default} and $$ are substituted in every scalar value.
  */
@@ -478,6 +495,7 @@ static const field server_fields[] = {
     {"max_coverage_bytes", T_SIZE, S(max_coverage_bytes), 0, "2GiB", 1, 1LL << 40, false, NULL, NULL},
     {"tile_cache_dir", T_STRING, S(tile_cache_dir), 0, NULL, 1, 0, false, fix_path, NULL},
     {"tile_cache_max", T_SIZE, S(tile_cache_max), 0, "512MiB", 0, 1LL << 40, false, NULL, NULL},
+    {"viewer_dir", T_STRING, S(viewer_dir), 0, NULL, 1, 0, false, fix_path, NULL},
     {"debug_routes", T_BOOL, S(debug_routes), 0, "false", 0, 0, false, NULL, NULL},
 };
 #undef S
@@ -568,6 +586,94 @@ static const field style_fields[] = {
 #undef Y
 static const schema style_schema = {"style", style_fields, LEN(style_fields), sizeof(nd_style_conf), NULL, NULL};
 
+static int fix_sha256(loader *L, const ynode *n, const char *key, char **val) {
+    char *v = *val;
+    for (char *p = v; *p; p++) *p = (char)tolower((unsigned char)*p);
+    if (strlen(v) == 64 && strspn(v, "0123456789abcdef") == 64) return 0;
+    return fail(L, n ? n->line : 1, n ? n->col : 1, "'%s' must be 64 hex digits (sha256sum of the key)", key);
+}
+
+static int auth_key_finish(loader *L, const ynode *n, void *obj) {
+    nd_auth_key_conf *k = obj;
+    if (!k->user) k->user = nd_xstrdup(k->id);
+    return 0;
+}
+
+/* The section's presence switches checking on; OIDC needs its three keys together. */
+static int auth_finish(loader *L, const ynode *n, void *obj) {
+    nd_auth_conf *a = obj;
+    a->enabled = n != NULL;
+    if (a->jwks && (!a->issuer || !a->audience))
+        return fail(L, n ? n->line : 1, n ? n->col : 1, "auth: 'jwks' needs 'issuer' and 'audience'");
+    return 0;
+}
+
+static bool key_given(const ynode *map, const char *name);
+
+static int limits_finish(loader *L, const ynode *n, void *obj) {
+    nd_limits_conf *l = obj;
+    if (!key_given(n, "burst")) l->burst = l->requests_per_minute / 6 > 1 ? l->requests_per_minute / 6 : 1;
+    return 0;
+}
+
+#define K(f) offsetof(nd_auth_key_conf, f)
+static const field auth_key_fields[] = {
+    {"id", T_STRING, K(id), 0, NULL, 1, MAX_ID_LEN, true, fix_id, NULL},
+    {"sha256", T_STRING, K(sha256), 0, NULL, 64, 64, true, fix_sha256, NULL},
+    {"user", T_STRING, K(user), 0, NULL, 1, 256, false, NULL, NULL},
+    {"roles", T_STRLIST, K(roles), K(nroles), NULL, 0, 0, false, NULL, NULL},
+};
+#undef K
+static const schema auth_key_schema = {"auth key", auth_key_fields, LEN(auth_key_fields),
+                                       sizeof(nd_auth_key_conf), auth_key_finish, NULL};
+
+#define R(f) offsetof(nd_auth_rule_conf, f)
+static const field auth_rule_fields[] = {
+    {"datasets", T_STRLIST, R(datasets), R(ndatasets), NULL, 0, 0, false, NULL, NULL},
+    {"processes", T_STRLIST, R(processes), R(nprocesses), NULL, 0, 0, false, NULL, NULL},
+    {"read", T_STRLIST, R(read), R(nread), NULL, 0, 0, false, NULL, NULL},
+    {"execute", T_STRLIST, R(execute), R(nexecute), NULL, 0, 0, false, NULL, NULL},
+    {"transactions", T_STRLIST, R(transactions), R(ntransactions), NULL, 0, 0, false, NULL, NULL},
+};
+#undef R
+static const schema auth_rule_schema = {"auth rule", auth_rule_fields, LEN(auth_rule_fields),
+                                        sizeof(nd_auth_rule_conf), NULL, NULL};
+
+#define A(f) offsetof(nd_auth_conf, f)
+static const field auth_fields[] = {
+    {"required", T_BOOL, A(required), 0, "false", 0, 0, false, NULL, NULL},
+    {"realm", T_STRING, A(realm), 0, "nadir", 1, 128, false, fix_id, NULL},
+    {"admin_roles", T_STRLIST, A(admin_roles), A(nadmin_roles), "admin", 0, 0, false, NULL, NULL},
+    {"keys", T_SECTION_LIST, A(keys), A(nkeys), NULL, 0, 0, false, NULL, &auth_key_schema},
+    {"issuer", T_STRING, A(issuer), 0, NULL, 1, 1024, false, NULL, NULL},
+    {"audience", T_STRING, A(audience), 0, NULL, 1, 1024, false, NULL, NULL},
+    {"jwks", T_STRING, A(jwks), 0, NULL, 1, 0, false, fix_path, NULL},
+    {"leeway_s", T_INT, A(leeway_s), 0, "60", 0, 3600, false, NULL, NULL},
+    {"rules", T_SECTION_LIST, A(rules), A(nrules), NULL, 0, 0, false, NULL, &auth_rule_schema},
+};
+#undef A
+static const schema auth_schema = {"auth", auth_fields, LEN(auth_fields), sizeof(nd_auth_conf), auth_finish, NULL};
+
+#define M(f) offsetof(nd_limit_service_conf, f)
+static const field limit_service_fields[] = {
+    {"service", T_STRING, M(service), 0, NULL, 1, 32, true, fix_id, NULL},
+    {"concurrent", T_INT, M(concurrent), 0, NULL, 1, 100000, true, NULL, NULL},
+};
+#undef M
+static const schema limit_service_schema = {"limits service", limit_service_fields, LEN(limit_service_fields),
+                                            sizeof(nd_limit_service_conf), NULL, NULL};
+
+#define M(f) offsetof(nd_limits_conf, f)
+static const field limits_fields[] = {
+    {"requests_per_minute", T_INT, M(requests_per_minute), 0, "0", 0, 6000000, false, NULL, NULL},
+    {"burst", T_INT, M(burst), 0, NULL, 1, 1000000, false, NULL, NULL},
+    {"services", T_SECTION_LIST, M(services), M(nservices), NULL, 0, 0, false, NULL, &limit_service_schema},
+    {"jobs_per_user", T_INT, M(jobs_per_user), 0, "0", 0, 1000000, false, NULL, NULL},
+};
+#undef M
+static const schema limits_schema = {"limits", limits_fields, LEN(limits_fields), sizeof(nd_limits_conf),
+                                     limits_finish, NULL};
+
 /* Later services add their section here: one line and a struct in config.h. */
 static const field top_fields[] = {
     {"server", T_SECTION, offsetof(nd_config, server), 0, NULL, 0, 0, false, NULL, &server_schema},
@@ -577,6 +683,8 @@ static const field top_fields[] = {
     {"jobs", T_SECTION, offsetof(nd_config, jobs), 0, NULL, 0, 0, false, NULL, &jobs_schema},
     {"styles", T_SECTION_LIST, offsetof(nd_config, styles), offsetof(nd_config, nstyles), NULL, 0, 0, false, NULL,
      &style_schema},
+    {"auth", T_SECTION, offsetof(nd_config, auth), 0, NULL, 0, 0, false, NULL, &auth_schema},
+    {"limits", T_SECTION, offsetof(nd_config, limits), 0, NULL, 0, 0, false, NULL, &limits_schema},
 };
 static const schema top_schema = {"the configuration", top_fields, LEN(top_fields), sizeof(nd_config), NULL,
                                   NULL};
