@@ -10,7 +10,7 @@
 #include "nadir/cftime.h"
 #include "nadir/config.h"
 
-typedef enum { ND_DS_RASTER, ND_DS_NETCDF } nd_ds_kind;
+typedef enum { ND_DS_RASTER, ND_DS_NETCDF, ND_DS_VECTOR } nd_ds_kind;
 
 /* The time axis, joined across files for aggregations. */
 typedef struct nd_time_axis {
@@ -74,6 +74,7 @@ typedef struct nd_dataset {
 
     nd_variable *vars;
     size_t nvars;
+    struct nd_vector *vector; /* ND_DS_VECTOR (no vars): the OGR layers, nadir/vector.h; NULL otherwise */
 } nd_dataset;
 
 /* Opens the source, reads every extent from the data. On error err names the file and the cause.

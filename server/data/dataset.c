@@ -13,6 +13,7 @@
 #include <ogr_srs_api.h>
 
 #include "nadir/dataset.h"
+#include "nadir/vector.h"
 
 static pthread_once_t gdal_once = PTHREAD_ONCE_INIT;
 
@@ -214,6 +215,7 @@ void nd_dataset_free(nd_dataset *ds) {
     free(ds->y_values);
     nd_time_axis_free(ds->time);
     vertical_free(ds->vertical);
+    nd_vector_free(ds->vector);
     for (size_t i = 0; i < ds->nvars; i++) nd_variable_clear(&ds->vars[i]);
     free(ds->vars);
     free(ds);
@@ -230,7 +232,7 @@ const nd_variable *nd_dataset_var(const nd_dataset *ds, const char *name) {
 /* Keeps only the configured variables, in the configured order; naming one that is absent is an error. */
 static int select_vars(nd_dataset *ds, const char *name, char *err, size_t errlen) {
     const nd_dataset_conf *c = ds->conf;
-    if (c->nvariables == 0) return 0;
+    if (c->nvariables == 0 || ds->kind == ND_DS_VECTOR) return 0; /* a vector source's layers: vector.c */
     for (size_t i = 0; i < c->nvariables; i++) {
         if (nd_dataset_var(ds, c->variables[i])) continue;
         size_t off = (size_t)snprintf(err, errlen, "%s: variable '%s' listed in the configuration is not in the data"
@@ -266,6 +268,7 @@ static int load_source(nd_dataset *ds, const char *src, char *err, size_t errlen
         return -1;
     }
     if (S_ISREG(st.st_mode) && nd_dataset_is_netcdf(src)) return nd_dataset_load_netcdf(ds, src, err, errlen);
+    if (nd_dataset_is_vector(src)) return nd_dataset_load_vector(ds, src, err, errlen);
     return nd_dataset_load_raster(ds, src, err, errlen);
 }
 
