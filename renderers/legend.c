@@ -5,7 +5,7 @@
 
 #include <cairo.h>
 
-#include "nadir/render.h"
+#include "render_priv.h"
 
 static cairo_status_t write_buf(void *closure, const unsigned char *data, unsigned int len) {
     nd_buf_append(closure, data, len);
@@ -110,7 +110,14 @@ int nd_render_message(int width, int height, nd_rgba bg, const char *text, nd_im
         cairo_show_text(cr, line);
     }
     cairo_destroy(cr);
+    nd_cairo_to_image(s, width, height, out);
+    cairo_surface_destroy(s);
+    return 0;
+}
+
+void nd_cairo_to_image(cairo_surface_t *s, int width, int height, nd_image *out) {
     cairo_surface_flush(s);
+    memset(out, 0, sizeof *out);
     out->width = width;
     out->height = height;
     out->pixels = nd_xmalloc((size_t)width * (size_t)height * 4 + 1);
@@ -123,11 +130,9 @@ int nd_render_message(int width, int height, nd_rgba bg, const char *text, nd_im
             uint8_t a = (uint8_t)(px >> 24), r = (uint8_t)(px >> 16), g = (uint8_t)(px >> 8), b = (uint8_t)px;
             uint8_t *o = out->pixels + 4 * ((size_t)j * (size_t)width + (size_t)i);
             /* Cairo stores premultiplied alpha */
-            o[0] = a ? (uint8_t)(r * 255 / a) : 0;
-            o[1] = a ? (uint8_t)(g * 255 / a) : 0;
-            o[2] = a ? (uint8_t)(b * 255 / a) : 0;
+            o[0] = a ? (uint8_t)((r * 255 + a / 2) / a) : 0;
+            o[1] = a ? (uint8_t)((g * 255 + a / 2) / a) : 0;
+            o[2] = a ? (uint8_t)((b * 255 + a / 2) / a) : 0;
             o[3] = a;
         }
-    cairo_surface_destroy(s);
-    return 0;
 }

@@ -11,6 +11,7 @@
 #include "nadir/catalog.h"
 #include "nadir/demodata.h"
 #include "nadir/process.h"
+#include "nadir/render.h"
 #include "nadir/jobs.h"
 #include "nadir/land.h"
 #include "nadir/wmts.h"
@@ -42,6 +43,11 @@ static int load(const char *path, nd_config **cfg, nd_registry **reg) {
     char err[1024];
     if (nd_config_load(path, cfg, err, sizeof err) < 0) {
         fprintf(stderr, "nadir: %s\n", err);
+        return 1;
+    }
+    if (nd_styles_check(*cfg, err, sizeof err) < 0) { /* an unknown palette fails here, not while serving */
+        fprintf(stderr, "nadir: %s\n", err);
+        nd_config_free(*cfg);
         return 1;
     }
     if (nd_registry_open(*cfg, reg, err, sizeof err) < 0) {

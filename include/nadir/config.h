@@ -72,6 +72,18 @@ typedef struct nd_style_conf {
     bool log;                 /* logarithmic scale */
     int bands;                /* number of colour bands, 2..250, default 250 */
     char *above, *below;      /* "#RRGGBB", "transparent" or "extend" (default) */
+    /* RGB composites ("dataset/rgb" layers) */
+    char **rgb;               /* the red, green and blue variables (3); NULL: the layer's own choice */
+    size_t nrgb;
+    char *stretch;            /* "minmax", "stddev" (mean +- 2 sigma, default) or "percentile" */
+    char *percentiles;        /* "low,high" for stretch: percentile, default "2,98" */
+    char **ranges;            /* per band "min,max" (3): fixed stretches, over stretch */
+    size_t nranges;
+    /* vector layers */
+    char *fill, *stroke;      /* "#RRGGBB", "#AARRGGBB" or "transparent"; NULL: the renderer's defaults */
+    int stroke_width;         /* pixels, default 1 */
+    int point_size;           /* pixels, default 6 */
+    char *label;              /* attribute whose text labels each feature; NULL: none */
 } nd_style_conf;
 
 /* Who may do what (server/http/auth.c); docs/security.md explains each key. */

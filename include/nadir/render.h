@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "nadir/arena.h"
+#include "nadir/config.h"
 #include "nadir/error.h"
 
 typedef struct nd_rgba {
@@ -77,6 +78,30 @@ int nd_encode_webp(const nd_image *im, int quality, nd_buf *out, nd_error *err);
 /* A Float32 GeoTIFF of the values, NaN as nodata, with geotransform gt and CRS crs (EPSG:n or WKT). */
 int nd_encode_geotiff(const float *values, int width, int height, const double gt[6], const char *crs, nd_buf *out,
                       nd_error *err);
+
+/* How vector features are drawn (the style's fill, stroke, stroke_width, point_size, label). */
+typedef struct nd_vector_style {
+    nd_rgba fill;               /* polygons and point symbols; transparent: not filled */
+    nd_rgba stroke;             /* outlines and lines; transparent: not stroked */
+    double stroke_width;        /* pixels */
+    double point_size;          /* diameter of point symbols, pixels */
+    nd_rgba label_color;        /* labels (with a white halo) */
+    double label_size;          /* font size, pixels */
+} nd_vector_style;
+
+struct nd_shapes;
+/* Defaults: a light land fill, grey outlines 1 px, red points 6 px, dark 11 px labels. */
+void nd_vector_style_init(nd_vector_style *vs);
+/* Draws shapes (pixel coordinates, nadir/vector.h) with Cairo, antialiased, into an RGBA image of width x height
+ * on a transparent background; labels last, so no feature covers them. */
+int nd_render_shapes(const struct nd_shapes *s, int width, int height, const nd_vector_style *vs, nd_image *out);
+/* A legend for a vector style: a swatch of the symbol and the title. */
+int nd_legend_vector_png(const nd_vector_style *vs, int geom_kind, int width, int height, const char *title, nd_buf *out,
+                         nd_error *err);
+
+/* The configured styles against the renderers (known palette, 3 composite bands, per-band ranges); on error writes
+ * "style 'NAME': why" into err. Run at start-up so a typo fails there, not as a silent fallback. */
+int nd_styles_check(const nd_config *cfg, char *err, size_t errlen);
 
 /* A colour-bar legend (PNG) with ticks and the title/units, or the class list of a categorical palette. */
 int nd_legend_png(const nd_colormap *cm, int width, int height, const char *title, const char *units, nd_buf *out,

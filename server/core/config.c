@@ -77,6 +77,14 @@
  *     log                 bool         false                    logarithmic scale (range above 0)
  *     bands               int          250                      2..250 colour bands
  *     above, below        colour       "extend"                 "#RRGGBB", "transparent" or "extend"
+ *     rgb                 string list  the layer's bands         RGB composites: red, green, blue variables
+ *     stretch             string       "stddev"                 minmax, stddev (mean +- 2 sigma) or percentile
+ *     percentiles         "low,high"   "2,98"                   for stretch: percentile
+ *     ranges              string list  none                     per band "min,max": fixed stretches
+ *     fill, stroke        colour       renderer's               vector layers: "#RRGGBB", "#AARRGGBB", transparent
+ *     stroke_width        int          1                        vector layers: pixels
+ *     point_size          int          6                        vector layers: point symbol diameter, pixels
+ *     label               string       none                     vector layers: the attribute labelling features
  *
  *   auth: (absent: nothing is checked; docs/security.md)
  *     required            bool         false                    credentials needed everywhere but /health
@@ -570,6 +578,11 @@ static int fix_color(loader *L, const ynode *n, const char *key, char **val) {
     return fail(L, n ? n->line : 1, n ? n->col : 1, "'%s' must be #RRGGBB, transparent or extend", key);
 }
 
+static int fix_stretch(loader *L, const ynode *n, const char *key, char **val) {
+    if (!strcmp(*val, "minmax") || !strcmp(*val, "stddev") || !strcmp(*val, "percentile")) return 0;
+    return fail(L, n ? n->line : 1, n ? n->col : 1, "'%s' must be minmax, stddev or percentile", key);
+}
+
 #define Y(f) offsetof(nd_style_conf, f)
 static const field style_fields[] = {
     {"name", T_STRING, Y(name), 0, NULL, 1, MAX_ID_LEN, true, fix_id, NULL},
@@ -582,6 +595,15 @@ static const field style_fields[] = {
     {"bands", T_INT, Y(bands), 0, "250", 2, 250, false, NULL, NULL},
     {"above", T_STRING, Y(above), 0, "extend", 1, 16, false, fix_color, NULL},
     {"below", T_STRING, Y(below), 0, "extend", 1, 16, false, fix_color, NULL},
+    {"rgb", T_STRLIST, Y(rgb), Y(nrgb), NULL, 0, 0, false, NULL, NULL},
+    {"stretch", T_STRING, Y(stretch), 0, "stddev", 1, 16, false, fix_stretch, NULL},
+    {"percentiles", T_STRING, Y(percentiles), 0, "2,98", 3, 64, false, fix_range, NULL},
+    {"ranges", T_STRLIST, Y(ranges), Y(nranges), NULL, 0, 0, false, NULL, NULL},
+    {"fill", T_STRING, Y(fill), 0, NULL, 1, 16, false, fix_color, NULL},
+    {"stroke", T_STRING, Y(stroke), 0, NULL, 1, 16, false, fix_color, NULL},
+    {"stroke_width", T_INT, Y(stroke_width), 0, "1", 0, 50, false, NULL, NULL},
+    {"point_size", T_INT, Y(point_size), 0, "6", 1, 100, false, NULL, NULL},
+    {"label", T_STRING, Y(label), 0, NULL, 1, 128, false, NULL, NULL},
 };
 #undef Y
 static const schema style_schema = {"style", style_fields, LEN(style_fields), sizeof(nd_style_conf), NULL, NULL};
