@@ -74,6 +74,7 @@ typedef struct nd_dataset {
 
     nd_variable *vars;
     size_t nvars;
+    bool withdrawn;          /* set once by nd_registry_withdraw, read through nd_dataset_live */
     struct nd_vector *vector; /* ND_DS_VECTOR (no vars): the OGR layers, nadir/vector.h; NULL otherwise */
 } nd_dataset;
 
@@ -86,17 +87,34 @@ int nd_dataset_open_in(const nd_dataset_conf *conf, const char *dir, nd_dataset 
 void nd_dataset_free(nd_dataset *ds);
 const nd_variable *nd_dataset_var(const nd_dataset *ds, const char *name);
 
-/* All configured datasets, opened at start-up; the server never starts half-configured. */
+/* The datasets of a running server: the configured ones, opened at start-up (the server never starts
+ * half-configured), then the outputs of jobs, published while it runs. Slots are only ever appended, and a
+ * dataset stays in memory until the registry is freed, so readers iterate items[0..n) without a lock: a
+ * writer fills the slot before it publishes the new n. Withdrawn datasets (dismissed jobs) stay in their
+ * slot but nd_registry_get no longer finds them and listings skip them (nd_dataset_live). */
 typedef struct nd_registry {
     nd_dataset **items;
-    size_t n;
+    size_t n;                /* filled slots; grows while serving (read it once per loop) */
+    size_t cap;
+    unsigned generation;     /* changes with every publish and withdrawal: cached listings compare it */
+    struct nd_registry_owned *owned; /* configurations of published datasets */
 } nd_registry;
 
 /* Opens every dataset of cfg (relative sources against cfg->dir); on the first failure frees what was
- * opened and returns negative with "dataset 'ID' (FILE:LINE): cause". cfg must outlive the registry. */
+ * opened and returns negative with "dataset 'ID' (FILE:LINE): cause". cfg must outlive the registry.
+ * Room is kept for `published` datasets added later by nd_registry_publish. */
 int nd_registry_open(const nd_config *cfg, nd_registry **out, char *err, size_t errlen);
 void nd_registry_free(nd_registry *r);
 const nd_dataset *nd_registry_get(const nd_registry *r, const char *id);
+/* Opens the file at path as dataset id (title and abstract as given) and appends it; thread-safe. An id
+ * already live is refused; a withdrawn one is replaced by a new slot. */
+int nd_registry_publish(nd_registry *r, const char *id, const char *title, const char *abstract, const char *path,
+                        const nd_dataset **out, char *err, size_t errlen);
+/* The dataset is no longer found or listed; its memory stays until nd_registry_free (requests in flight). */
+void nd_registry_withdraw(nd_registry *r, const char *id);
+unsigned nd_registry_generation(const nd_registry *r);
+/* False once withdrawn. */
+bool nd_dataset_live(const nd_dataset *ds);
 
 /* ---- Shared by the loaders inside server/data (dataset.c, netcdf.c, raster.c, aggregate.c) ---- */
 

@@ -19,7 +19,17 @@ struct nd_doc_cache {
     pthread_mutex_t lock;
     cached_doc docs[MAX_DOCS];
     size_t n;
+    unsigned generation; /* of the dataset registry the documents list: publishing a job output ends them */
 };
+
+static void clear_docs(struct nd_doc_cache *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->docs[i].key);
+        free(c->docs[i].body);
+        free(c->docs[i].content_type);
+    }
+    c->n = 0;
+}
 
 nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets) {
     nd_app *app = nd_xcalloc(1, sizeof *app);
@@ -38,11 +48,7 @@ void nd_app_free(nd_app *app) {
     if (!app) return;
     nd_router_free(app->router);
     nd_metrics_free(app->metrics);
-    for (size_t i = 0; i < app->docs->n; i++) {
-        free(app->docs->docs[i].key);
-        free(app->docs->docs[i].body);
-        free(app->docs->docs[i].content_type);
-    }
+    clear_docs(app->docs);
     pthread_mutex_destroy(&app->docs->lock);
     free(app->docs);
     free(app->services);
@@ -61,7 +67,12 @@ void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out))
 
 int nd_app_cached_doc(const nd_app *app, const char *key, nd_req *rq, nd_resp *rs, nd_handler build) {
     struct nd_doc_cache *c = app->docs;
+    unsigned generation = nd_registry_generation(app->datasets);
     pthread_mutex_lock(&c->lock);
+    if (c->generation != generation) {
+        clear_docs(c);
+        c->generation = generation;
+    }
     for (size_t i = 0; i < c->n; i++) {
         cached_doc *d = &c->docs[i];
         if (strcmp(d->key, key) != 0) continue;
@@ -80,7 +91,8 @@ int nd_app_cached_doc(const nd_app *app, const char *key, nd_req *rq, nd_resp *r
     pthread_mutex_lock(&c->lock);
     bool known = false;
     for (size_t i = 0; i < c->n; i++) known |= strcmp(c->docs[i].key, key) == 0;
-    if (!known && c->n < MAX_DOCS) { /* two first requests may race: the second copy is dropped */
+    /* Two first requests may race: the second copy is dropped; a copy built before a publication is too. */
+    if (!known && c->n < MAX_DOCS && c->generation == generation) {
         cached_doc *d = &c->docs[c->n++];
         d->key = nd_xstrdup(key);
         d->body = nd_xmalloc(rs->body.len + 1);
