@@ -94,6 +94,7 @@ static int cmd_serve(int argc, char **argv) {
     nd_stac_register(app);
     nd_wps_register(app);
     nd_processes_register(app);
+    nd_viewer_register(app);
 
     /* Signals go to sigwait in nd_server_run; the worker threads inherit the blocked mask. */
     sigset_t set;

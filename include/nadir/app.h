@@ -53,5 +53,6 @@ void nd_dap_register(nd_app *app);
 void nd_stac_register(nd_app *app);
 void nd_wps_register(nd_app *app);
 void nd_processes_register(nd_app *app);
+void nd_viewer_register(nd_app *app);
 
 #endif
