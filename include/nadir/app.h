@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "nadir/auth.h"
 #include "nadir/config.h"
 #include "nadir/dataset.h"
 #include "nadir/http.h"
@@ -32,6 +33,8 @@ typedef struct nd_app {
     void (*metrics_sources[8])(const struct nd_app *app, nd_buf *out);
     size_t nmetrics_sources;
     struct nd_doc_cache *docs;
+    struct nd_auth *auth;     /* NULL without an auth section: every caller may do everything */
+    struct nd_limits *limits; /* NULL without a limits section */
 } nd_app;
 
 nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets);

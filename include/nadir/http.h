@@ -49,6 +49,7 @@ typedef struct nd_req {
     size_t body_len;
     const char *client_ip;
     const char *version;      /* protocol version negotiated by the front-end (OWS), or NULL */
+    const struct nd_identity *who; /* the caller (nadir/auth.h), set once before the handler runs */
     nd_error err;
 } nd_req;
 

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "nadir/app.h"
+#include "nadir/auth.h"
+#include "nadir/limits.h"
 #include "nadir/metrics.h"
 
 #define MAX_DOCS 32
@@ -40,6 +42,7 @@ nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets) {
     app->started = time(NULL);
     app->docs = nd_xcalloc(1, sizeof *app->docs);
     pthread_mutex_init(&app->docs->lock, NULL);
+    app->limits = nd_limits_new(app);
     return app;
 }
 
@@ -48,6 +51,8 @@ void nd_app_free(nd_app *app) {
     if (!app) return;
     nd_router_free(app->router);
     nd_metrics_free(app->metrics);
+    nd_auth_free(app->auth);
+    nd_limits_free(app->limits);
     clear_docs(app->docs);
     pthread_mutex_destroy(&app->docs->lock);
     free(app->docs);
@@ -67,6 +72,8 @@ void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out))
 
 int nd_app_cached_doc(const nd_app *app, const char *key, nd_req *rq, nd_resp *rs, nd_handler build) {
     struct nd_doc_cache *c = app->docs;
+    /* A document lists only what the caller may read, so callers with other roles get another copy. */
+    if (app->auth && rq->who) key = nd_arena_printf(rq->arena, "%s|%s", key, rq->who->roleset);
     unsigned generation = nd_registry_generation(app->datasets);
     pthread_mutex_lock(&c->lock);
     if (c->generation != generation) {

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "nadir/app.h"
+#include "nadir/auth.h"
 #include "nadir/http.h"
+#include "nadir/limits.h"
 
 void nd_problem_render(nd_req *rq, nd_resp *rs) {
     nd_errcode code = rq->err.code ? rq->err.code : ND_E_INTERNAL;
@@ -24,19 +26,37 @@ void nd_problem_render(nd_req *rq, nd_resp *rs) {
     rs->cache_seconds = 0;
 }
 
+/* Challenges (RFC 6750) name the realm, and say invalid_token when credentials were sent but refused. */
+static void challenge(const nd_app *app, nd_req *rq, nd_resp *rs) {
+    const char *realm = app->auth ? app->config->auth.realm : "nadir";
+    bool sent = nd_req_header(rq, "Authorization") || nd_req_header(rq, "X-API-Key");
+    nd_resp_header(rq, rs, "WWW-Authenticate",
+                   nd_arena_printf(rq->arena, "Bearer realm=\"%s\"%s", realm, sent ? ", error=\"invalid_token\"" : ""));
+}
+
 void nd_http_dispatch(const nd_app *app, nd_req *rq, nd_resp *rs) {
     bool path_known = false;
     const nd_route *rt = nd_router_match(app->router, rq->method, rq->path, rq, &path_known);
     rq->route = rt;
     rs->status = 200;
-    int rc;
+    int rc, retry_after = 0;
+    bool entered = false;
     if (!rt && path_known)
         rc = nd_fail(&rq->err, ND_E_METHOD_NOT_ALLOWED, "method", "Method %s is not allowed on %s", rq->method,
                      rq->path);
     else if (!rt)
         rc = nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No resource at this path");
-    else
+    else if ((rc = nd_auth_identify(rq)) == 0 && (rc = nd_limits_enter(rq, &retry_after)) == 0) {
+        entered = true;
         rc = rt->handler(rq, rs);
+    }
+    if (entered) nd_limits_leave(rq);
+    if (app->auth) {
+        /* What is listed depends on who asks: shared caches must key on the credentials, and must not keep
+         * an authenticated caller's answer at all. */
+        nd_resp_header(rq, rs, "Vary", "Authorization, X-API-Key");
+        if (rq->who && rq->who->user) rs->cache_seconds = 0;
+    }
     if (rc == 0) return;
     if (!rq->err.code) nd_fail(&rq->err, (nd_errcode)-rc, "", "Request failed");
     /* A half-built body must not leak into the error response. */
@@ -46,5 +66,8 @@ void nd_http_dispatch(const nd_app *app, nd_req *rq, nd_resp *rs) {
     rs->headers = (nd_kvlist){0};
     if (rt && rt->render_error) rt->render_error(rq, rs);
     else nd_problem_render(rq, rs);
-    if (rq->err.code == ND_E_UNAUTHORIZED) nd_resp_header(rq, rs, "WWW-Authenticate", "Bearer");
+    if (rq->err.code == ND_E_UNAUTHORIZED) challenge(app, rq, rs);
+    if (retry_after > 0)
+        nd_resp_header(rq, rs, "Retry-After", nd_arena_printf(rq->arena, "%d", retry_after));
+    if (app->auth) nd_resp_header(rq, rs, "Vary", "Authorization, X-API-Key");
 }
