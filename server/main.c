@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "nadir/app.h"
+#include "nadir/auth.h"
 #include "nadir/catalog.h"
 #include "nadir/demodata.h"
 #include "nadir/process.h"
@@ -85,6 +86,14 @@ static int cmd_serve(int argc, char **argv) {
         cfg->server.port = port;
     }
     nd_app *app = nd_app_new(cfg, reg);
+    char err[512];
+    if (nd_auth_open(app, err, sizeof err) < 0) {
+        fprintf(stderr, "nadir: %s\n", err);
+        nd_app_free(app);
+        nd_registry_free(reg);
+        nd_config_free(cfg);
+        return 1;
+    }
     nd_ogcapi_register(app);
     nd_ops_register(app);
     nd_wms_register(app);
@@ -104,7 +113,6 @@ static int cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char err[512];
     int rc = nd_server_run(app, err, sizeof err);
     if (rc < 0) fprintf(stderr, "nadir: %s\n", err);
     nd_app_free(app);

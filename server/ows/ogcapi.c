@@ -138,6 +138,7 @@ static int build_landing(nd_req *rq, nd_resp *rs) {
         }
         for (size_t i = 0; app->datasets && i < app->datasets->n; i++) {
             const nd_dataset *ds = app->datasets->items[i];
+            if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
             json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/collections/%s", ds->id), "item",
                                               "application/json", ds->conf->title));
         }
@@ -163,6 +164,7 @@ static int build_landing(nd_req *rq, nd_resp *rs) {
                     "<h2>Datasets</h2><table><tr><th>id</th><th>title</th><th>variables</th></tr>");
     for (size_t i = 0; app->datasets && i < app->datasets->n; i++) {
         const nd_dataset *ds = app->datasets->items[i];
+        if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue;
         nd_buf_puts(&b, "<tr><td><a href=\"/collections/");
         nd_buf_put_xml(&b, ds->id);
         nd_buf_puts(&b, "?f=html\">");
@@ -232,6 +234,10 @@ static int build_collections(nd_req *rq, nd_resp *rs) {
     json_t *list = json_array();
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++)
         json_array_append_new(list, collection_json(rq, rq->app->datasets->items[i]));
+    for (size_t i = json_array_size(list); i-- > 0;) /* no name of a forbidden dataset leaks */
+        if (!nd_auth_may(rq, ND_AUTH_DATASET, json_string_value(json_object_get(json_array_get(list, i), "id")),
+                         ND_OP_READ))
+            json_array_remove(list, i);
     json_t *links = json_array();
     json_array_append_new(links, nd_json_link(rq, "/collections?f=json", "self", "application/json", NULL));
     json_array_append_new(links, nd_json_link(rq, "/?f=json", "root", "application/json", NULL));
@@ -278,6 +284,7 @@ static int collection(nd_req *rq, nd_resp *rs) {
     const char *id = nd_req_param(rq, "id");
     const nd_dataset *ds = rq->app->datasets ? nd_registry_get(rq->app->datasets, id) : NULL;
     if (!ds) return nd_fail(&rq->err, ND_E_NOT_FOUND, "collectionId", "No collection with this id");
+    if (nd_auth_check(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return -1;
     json_t *c = collection_json(rq, ds);
     if (nd_req_wants_json(rq)) return send_json(rs, c);
     nd_buf b = {0};

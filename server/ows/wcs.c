@@ -87,6 +87,7 @@ int nd_wcs_kvp(nd_req *rq, nd_resp *rs) {
 bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out) {
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
         const nd_dataset *ds = rq->app->datasets->items[i];
+        if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
         size_t n = 1 + (ds->nvars > 1 ? ds->nvars : 0);
         if (k >= n) {
             k -= n;
@@ -103,6 +104,7 @@ bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out) {
 bool nd_wcs_coverage(nd_req *rq, const char *id, nd_wcs_cov *out) {
     if (!id || !rq->app->datasets) return false;
     const nd_dataset *ds = nd_registry_get(rq->app->datasets, id);
+    if (ds && !nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return false; /* as if it did not exist */
     if (ds) {
         *out = (nd_wcs_cov){ds, NULL, ds->id};
         return true;
@@ -111,6 +113,7 @@ bool nd_wcs_coverage(nd_req *rq, const char *id, nd_wcs_cov *out) {
     for (const char *dot = strchr(id, '.'); dot; dot = strchr(dot + 1, '.')) {
         char *dsid = nd_arena_strndup(rq->arena, id, (size_t)(dot - id));
         ds = nd_registry_get(rq->app->datasets, dsid);
+        if (ds && !nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return false;
         const nd_variable *v = ds && ds->nvars > 1 ? nd_dataset_var(ds, dot + 1) : NULL;
         if (v) {
             *out = (nd_wcs_cov){ds, v, nd_arena_strdup(rq->arena, id)};

@@ -350,6 +350,7 @@ int wms_parse_map(nd_req *rq, wms_map *m, const char *layers_key) {
         char *name = nd_arena_strndup(rq->arena, lp, n);
         const wms_layer *l = wms_layer_find(name);
         if (!l) return nd_fail(&rq->err, ND_E_LAYER_NOT_DEFINED, layers_key, "no layer is called that");
+        if (nd_auth_check_layer(rq, l->name)) return -1;
         size_t sn = strcspn(sp, ",");
         char *sname = nd_arena_strndup(rq->arena, sp, sn);
         sp += sn + (sp[sn] == ',');

@@ -233,6 +233,7 @@ static void layer(cap_ctx *c, nd_req *rq, const wms_layer *l) {
 }
 
 static void dataset_group(cap_ctx *c, nd_req *rq, const nd_dataset *ds) {
+    if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return; /* no name of a forbidden dataset leaks */
     nd_buf *b = c->b;
     const nd_dataset_conf *conf = ds->conf;
     nd_buf_puts(b, "      <Layer>\n");

@@ -250,6 +250,7 @@ int wms_getlegendgraphic(nd_req *rq, nd_resp *rs) {
     if (!name || !*name) return nd_fail(&rq->err, ND_E_MISSING_PARAM, "layer", "LAYER is required");
     const wms_layer *l = wms_layer_find(name);
     if (!l) return nd_fail(&rq->err, ND_E_LAYER_NOT_DEFINED, "layer", "no layer is called that");
+    if (nd_auth_check_layer(rq, l->name)) return -1;
     const char *fmt = nd_req_query(rq, "FORMAT");
     if (fmt && *fmt && strcasecmp(fmt, "image/png") != 0)
         return nd_fail(&rq->err, ND_E_INVALID_FORMAT, "format", "legends are image/png");

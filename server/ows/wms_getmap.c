@@ -206,6 +206,7 @@ int nd_wms_render(nd_req *rq, const nd_map_query *q, nd_resp *rs) {
     memset(&m, 0, sizeof m);
     const wms_layer *l = q->layer ? wms_layer_find(q->layer) : NULL;
     if (!l) return nd_fail(&rq->err, ND_E_LAYER_NOT_DEFINED, "layer", "no layer is called that");
+    if (nd_auth_check_layer(rq, l->name)) return -1;
     if (q->width <= 0 || q->height <= 0 || q->width > WMS_MAX_SIZE || q->height > WMS_MAX_SIZE)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "width", "image sizes are 1..%d", WMS_MAX_SIZE);
     if (!(q->bbox[0] < q->bbox[2]) || !(q->bbox[1] < q->bbox[3]))

@@ -126,6 +126,7 @@ typedef struct tile_req {
 /* Renders (or finds in the cache) one tile; errors in rq->err. */
 static int serve_tile(nd_req *rq, nd_resp *rs, tile_req *t) {
     if (!t->layer) return nd_fail(&rq->err, ND_E_LAYER_NOT_DEFINED, "layer", "no layer is called that");
+    if (nd_auth_check_layer(rq, t->layer->name)) return -1;
     if (t->style && (!*t->style || !strcasecmp(t->style, "default"))) t->style = NULL;
     if (t->style) {
         bool known = false;
@@ -348,6 +349,7 @@ static int xyz(nd_req *rq, nd_resp *rs) {
 
 /* The layer shown by a collection's map tiles: ?variable= or the dataset's first layer. */
 const wmts_layer *wmts_collection_layer(nd_req *rq, const char *id) {
+    if (!nd_auth_may(rq, ND_AUTH_DATASET, id, ND_OP_READ)) return NULL;
     const char *var = nd_req_query(rq, "variable");
     if (var) return wmts_layer_find(nd_arena_printf(rq->arena, "%s/%s", id, var));
     size_t n = strlen(id);

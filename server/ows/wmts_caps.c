@@ -15,6 +15,7 @@ static void put_time(nd_buf *b, const nd_datetime *dt) {
 }
 
 static void layer_xml(nd_req *rq, nd_buf *b, const wmts_layer *l) {
+    if (l && !nd_auth_may_layer(rq, l->name)) return; /* no name of a forbidden dataset leaks */
     const nd_dataset *ds = l->ds;
     nd_buf_puts(b, "    <Layer>\n      <ows:Title>");
     nd_buf_put_xml(b, l->name);
