@@ -66,7 +66,9 @@ void nd_tilecache_name(const nd_tile_key *k, char out[64]) {
     snprintf(out, 64, "%02x/%016llx%016llx.tile", (unsigned)(a >> 56), (unsigned long long)a, (unsigned long long)b);
 }
 
-/* Sum of the tile files, for the cap after a restart. */
+/* Sum of the tile files, for the cap after a restart. Temporary files are what writes cut short by a crash
+ * left (the cap never counts them, eviction never sees them): removed. One being written by another server
+ * sharing the directory only costs that server its rename, so one cached tile. */
 static uint64_t scan_size(const char *dir) {
     uint64_t total = 0;
     DIR *d = opendir(dir);
@@ -83,7 +85,8 @@ static uint64_t scan_size(const char *dir) {
             struct stat st;
             char p[4096 + 64];
             snprintf(p, sizeof p, "%s/%s", sub, f->d_name);
-            if (strstr(f->d_name, ".tile") && stat(p, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_size;
+            if (strncmp(f->d_name, ".tmp.", 5) == 0) unlink(p);
+            else if (strstr(f->d_name, ".tile") && stat(p, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_size;
         }
         closedir(s);
     }
