@@ -17,9 +17,17 @@ static wms_state state;
 
 const wms_state *wms_state_get(void) { return &state; }
 
+/* Layers of job outputs published while serving go to the room left at start-up, so the table never moves
+ * under the requests reading it; writers take publish_lock, readers read n once (it is stored last). */
+#define WMS_PUBLISHED_LAYERS 4096
+static size_t layers_cap;
+static bool serving;
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+
 const wms_layer *wms_layer_find(const char *name) {
-    for (size_t i = 0; i < state.n; i++)
-        if (strcmp(state.layers[i].name, name) == 0) return &state.layers[i];
+    size_t n = __atomic_load_n(&state.n, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(state.layers[i].name, name) == 0 && nd_dataset_live(state.layers[i].ds)) return &state.layers[i];
     return NULL;
 }
 
@@ -40,6 +48,11 @@ static const nd_palette *default_palette(const nd_variable *v) {
 
 static size_t default_time(const nd_dataset *ds) { return ds->time && ds->time->n ? ds->time->n - 1 : 0; }
 
+static int float_cmp(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 static void layer_range(wms_layer *l, const nd_variable *v, double *lo, double *hi, bool stretch) {
     nd_error err = {0};
     double st[4];
@@ -57,9 +70,79 @@ static void layer_range(wms_layer *l, const nd_variable *v, double *lo, double *
     if (!(*hi > *lo)) *hi = *lo + 1;
 }
 
+/* The low and high percentiles of a band, from a read of the whole band onto a grid of at most 512 x 512 cells
+ * in its own CRS (a sample large enough for a 2/98 % stretch, small enough to stay quick at start-up). */
+static int band_percentiles(const nd_dataset *ds, const nd_variable *v, double plo, double phi, double *lo,
+                            double *hi) {
+    if (!ds->width || !ds->height) return -1;
+    double f = fmax(1.0, fmax((double)ds->width, (double)ds->height) / 512.0);
+    int w = (int)fmax(1, floor((double)ds->width / f)), h = (int)fmax(1, floor((double)ds->height / f));
+    nd_grid g = {w, h, {ds->bbox[0], (ds->bbox[2] - ds->bbox[0]) / w, 0, ds->bbox[3], 0, -(ds->bbox[3] - ds->bbox[1]) / h},
+                 ds->crs_wkt};
+    float *buf = nd_xmalloc((size_t)w * (size_t)h * sizeof *buf);
+    nd_error err = {0};
+    size_t n = 0;
+    if (nd_read_warped(ds, v, default_time(ds), 0, &g, ND_RESAMPLE_NEAREST, buf, &err) == 0)
+        for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+            if (isfinite(buf[i])) buf[n++] = buf[i];
+    if (n) {
+        qsort(buf, n, sizeof *buf, float_cmp);
+        *lo = buf[(size_t)fmin((double)(n - 1), floor(plo / 100.0 * (double)(n - 1) + 0.5))];
+        *hi = buf[(size_t)fmin((double)(n - 1), floor(phi / 100.0 * (double)(n - 1) + 0.5))];
+    }
+    free(buf);
+    return n ? 0 : -1;
+}
+
+/* A composite's bands and stretch from a style: rgb names the bands, ranges fixes them, else stretch says how
+ * they come from the data (minmax, stddev: mean +- 2 sigma, percentile: the percentiles key). */
+static void rgb_from_conf(const wms_layer *l, const nd_style_conf *sc, wms_rgb *out) {
+    for (int b = 0; b < 3; b++) {
+        out->vars[b] = l->rgb[b];
+        out->lo[b] = l->lo[b];
+        out->hi[b] = l->hi[b];
+    }
+    if (!sc) return;
+    for (int b = 0; b < 3 && sc->nrgb == 3; b++) {
+        const nd_variable *v = nd_dataset_var(l->ds, sc->rgb[b]);
+        if (!v && strspn(sc->rgb[b], "0123456789") == strlen(sc->rgb[b])) { /* a 1-based band number */
+            long k = strtol(sc->rgb[b], NULL, 10);
+            if (k >= 1 && (size_t)k <= l->ds->nvars) v = &l->ds->vars[k - 1];
+        }
+        if (v) out->vars[b] = v;
+    }
+    double plo = 2, phi = 98;
+    if (sc->percentiles) sscanf(sc->percentiles, "%lf,%lf", &plo, &phi);
+    for (int b = 0; b < 3; b++) {
+        double a, c, st[4];
+        nd_error err = {0};
+        if (sc->nranges == 3 && sscanf(sc->ranges[b], "%lf,%lf", &a, &c) == 2) {
+            out->lo[b] = a, out->hi[b] = c;
+        } else if (sc->stretch && !strcmp(sc->stretch, "percentile")) {
+            if (band_percentiles(l->ds, out->vars[b], plo, phi, &a, &c) == 0) out->lo[b] = a, out->hi[b] = c;
+        } else if (nd_read_stats(l->ds, out->vars[b], default_time(l->ds), 0, st, &err) == 0) {
+            bool minmax = sc->stretch && !strcmp(sc->stretch, "minmax");
+            out->lo[b] = minmax ? st[0] : fmax(st[0], st[2] - 2 * st[3]);
+            out->hi[b] = minmax ? st[1] : fmin(st[1], st[2] + 2 * st[3]);
+        }
+        if (!(out->hi[b] > out->lo[b])) out->hi[b] = out->lo[b] + 1;
+    }
+}
+
 static void add_layer(wms_layer *l) {
-    state.layers = nd_xrealloc(state.layers, (state.n + 1) * sizeof *state.layers);
-    state.layers[state.n++] = *l;
+    if (state.n == layers_cap) {
+        if (serving) { /* full: the output stays in the catalogue and the job's results, without a map */
+            fprintf(stderr, "nadir: wms: no room for layer %s (%d published layers at most)\n", l->name,
+                    WMS_PUBLISHED_LAYERS);
+            free(l->name);
+            free(l->title);
+            return;
+        }
+        layers_cap = layers_cap ? 2 * layers_cap : 16;
+        state.layers = nd_xrealloc(state.layers, layers_cap * sizeof *state.layers);
+    }
+    state.layers[state.n] = *l;
+    __atomic_store_n(&state.n, state.n + 1, __ATOMIC_RELEASE);
 }
 
 static void state_free(void) {
@@ -69,12 +152,27 @@ static void state_free(void) {
     }
     free(state.layers);
     memset(&state, 0, sizeof state);
+    layers_cap = 0;
+    serving = false;
 }
 
-static void build_layers(const nd_registry *reg) {
-    state_free();
-    for (size_t d = 0; reg && d < reg->n; d++) {
+/* The layers of the datasets reg->items[from..n), appended to the table. */
+static void add_layers(const nd_registry *reg, size_t from) {
+    for (size_t d = from; reg && d < reg->n; d++) {
         const nd_dataset *ds = reg->items[d];
+        for (size_t k = 0; ds->vector && k < ds->vector->nlayers; k++) {
+            const nd_vector_layer *vl = &ds->vector->layers[k];
+            wms_layer l = {0};
+            l.ds = ds;
+            l.kind = WMS_VECTOR;
+            l.vlayer = k;
+            l.geom = vl->geom;
+            l.name = nd_xmalloc(strlen(ds->id) + strlen(vl->name) + 2);
+            sprintf(l.name, "%s/%s", ds->id, vl->name);
+            l.title = nd_xstrdup(vl->name);
+            l.palette = nd_palette_find("viridis");
+            add_layer(&l);
+        }
         for (size_t k = 0; k < ds->nvars; k++) {
             const nd_variable *v = &ds->vars[k];
             wms_layer l = {0};
@@ -113,7 +211,20 @@ static void build_layers(const nd_registry *reg) {
             add_layer(&l);
         }
     }
+}
+
+static void build_layers(const nd_registry *reg) {
+    state_free();
+    add_layers(reg, 0);
     nd_warp_cache_clear(); /* the start-up thread serves no requests */
+}
+
+void nd_wms_publish(const nd_dataset *ds) {
+    nd_registry one = {.items = (nd_dataset **)&ds, .n = 1};
+    pthread_mutex_lock(&publish_lock);
+    if (serving) add_layers(&one, 0);
+    pthread_mutex_unlock(&publish_lock);
+    nd_warp_cache_clear(); /* the handles the ranges opened: the jobs' thread ends after GDAL at exit */
 }
 
 /* Configured styles: each names the layers offering it. */
@@ -123,7 +234,8 @@ static void attach_styles(const nd_config *cfg) {
         for (size_t k = 0; k < sc->nlayers; k++)
             for (size_t j = 0; j < state.n; j++) {
                 wms_layer *l = &state.layers[j];
-                if (strcmp(l->name, sc->layers[k]) != 0 || l->kind != WMS_SCALAR || l->nstyles == 8) continue;
+                if (strcmp(l->name, sc->layers[k]) != 0 || l->nstyles == 8) continue;
+                if (l->kind == WMS_RGB) rgb_from_conf(l, sc, &l->style_rgb[l->nstyles]);
                 l->styles[l->nstyles++] = sc;
                 if (sc->is_default && !l->default_style) l->default_style = sc;
             }
@@ -270,11 +382,33 @@ int wms_parse_style(nd_req *rq, const wms_layer *l, const char *name, wms_style 
         else if (strcasecmp(interp, "nearest") != 0 && strcasecmp(interp, "near") != 0)
             return nd_fail(&rq->err, ND_E_INVALID_PARAM, "interpolation", "INTERPOLATION is nearest or bilinear");
     }
-    if (l->kind == WMS_RGB) {
-        if (*name && strcasecmp(name, "default") != 0 && strcasecmp(name, "rgb") != 0)
-            return nd_fail(&rq->err, ND_E_STYLE_NOT_DEFINED, "styles", "layer %s has the styles default and rgb",
-                           l->name);
-        st->rgb = true;
+    if (l->kind == WMS_RGB || l->kind == WMS_VECTOR) {
+        /* a configured style by name, or the default (the configured default, else the built-in one) */
+        size_t k = l->nstyles;
+        for (size_t i = 0; i < l->nstyles && *name; i++)
+            if (strcmp(l->styles[i]->name, name) == 0) k = i;
+        bool dflt = !*name || !strcasecmp(name, "default") || (l->kind == WMS_RGB && !strcasecmp(name, "rgb"));
+        if (k == l->nstyles && !dflt)
+            return nd_fail(&rq->err, ND_E_STYLE_NOT_DEFINED, "styles", "style is not defined for layer %s", l->name);
+        if (k == l->nstyles && l->default_style)
+            for (size_t i = 0; i < l->nstyles; i++)
+                if (l->styles[i] == l->default_style) k = i;
+        const nd_style_conf *sc = k < l->nstyles ? l->styles[k] : NULL;
+        if (l->kind == WMS_RGB) {
+            st->rgb = true;
+            if (sc) st->bands = l->style_rgb[k];
+            else rgb_from_conf(l, NULL, &st->bands);
+            return 0;
+        }
+        nd_vector_style_init(&st->vs);
+        if (sc) {
+            if (sc->fill) nd_color_parse(sc->fill, &st->vs.fill);
+            if (sc->stroke) nd_color_parse(sc->stroke, &st->vs.stroke);
+            st->vs.stroke_width = sc->stroke_width;
+            st->vs.point_size = sc->point_size;
+            st->label = sc->label;
+        }
+        if (l->geom == ND_GEOM_POINT && !(sc && sc->fill)) st->vs.fill = (nd_rgba){0xd7, 0x30, 0x1f, 255};
         return 0;
     }
     nd_colormap_init(&st->cm, l->min, l->max);
@@ -525,6 +659,9 @@ static const nd_service wms_entry = {
 void nd_wms_register(nd_app *app) {
     build_layers(app->datasets);
     attach_styles(app->config);
+    layers_cap = state.n + WMS_PUBLISHED_LAYERS;
+    state.layers = nd_xrealloc(state.layers, layers_cap * sizeof *state.layers);
+    serving = true;
     nd_router_add(app->router, &(nd_route){"GET", "/wms", nd_wms_handle, "wms", "Web Map Service (WMS 1.1.1 and 1.3.0)",
                                            wms_render_error});
     nd_app_add_service(app, &wms_entry);

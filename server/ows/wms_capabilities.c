@@ -174,8 +174,9 @@ static void style(cap_ctx *c, nd_req *rq, const wms_layer *l, const char *name, 
     nd_buf_puts(b, "          <Style>\n");
     tag_text(b, "            ", "Name", name);
     tag_text(b, "            ", "Title", title);
-    if (l->kind == WMS_SCALAR) {
-        nd_buf_puts(b, "            <LegendURL width=\"110\" height=\"264\">\n");
+    if (l->kind != WMS_RGB) {
+        if (l->kind == WMS_VECTOR) nd_buf_puts(b, "            <LegendURL width=\"110\" height=\"28\">\n");
+        else nd_buf_puts(b, "            <LegendURL width=\"110\" height=\"264\">\n");
         tag_text(b, "              ", "Format", "image/png");
         nd_buf tmp = {0};
         nd_buf_printf(&tmp, "%sSERVICE=WMS&REQUEST=GetLegendGraphic&VERSION=%s&FORMAT=image/png&LAYER=", c->url,
@@ -204,6 +205,11 @@ static void layer(cap_ctx *c, nd_req *rq, const wms_layer *l) {
         if (v->units) nd_buf_printf(&abs, "; units %s", v->units);
         nd_buf_puts(&abs, ". Time: the nearest available step to the requested one (TIME outside the extent is "
                           "refused); default the latest.");
+    } else if (l->kind == WMS_VECTOR) {
+        static const char *const kinds[] = {"features", "points", "lines", "polygons"};
+        const nd_vector_layer *vl = &ds->vector->layers[l->vlayer];
+        nd_buf_printf(&abs, "%lld %s of layer %s of dataset %s; GetFeatureInfo gives their attributes.",
+                      vl->nfeatures, kinds[l->geom], vl->name, ds->id);
     } else {
         nd_buf_printf(&abs, "Bands %s, %s, %s of dataset %s as red, green, blue, each stretched over mean +- 2 "
                             "standard deviations.",
@@ -216,8 +222,10 @@ static void layer(cap_ctx *c, nd_req *rq, const wms_layer *l) {
     extents(c, ds, "          ");
     bool has_time = v ? v->has_time : false, has_z = v ? v->has_vertical : false;
     dimensions(c, ds, has_time, has_z, "          ");
-    if (l->kind == WMS_RGB) {
-        style(c, rq, l, "rgb", "True colour");
+    if (l->kind != WMS_SCALAR) {
+        style(c, rq, l, l->kind == WMS_RGB ? "rgb" : "default", l->kind == WMS_RGB ? "True colour" : "Default");
+        for (size_t i = 0; i < l->nstyles; i++)
+            style(c, rq, l, l->styles[i]->name, l->styles[i]->title ? l->styles[i]->title : l->styles[i]->name);
     } else {
         for (size_t i = 0; i < l->nstyles; i++)
             style(c, rq, l, l->styles[i]->name, l->styles[i]->title ? l->styles[i]->title : l->styles[i]->name);
@@ -323,7 +331,8 @@ int wms_getcapabilities(nd_req *rq, nd_resp *rs) {
                        "</eastBoundLongitude><southBoundLatitude>-90</southBoundLatitude><northBoundLatitude>90"
                        "</northBoundLatitude></EX_GeographicBoundingBox>\n");
     const nd_registry *reg = rq->app->datasets;
-    for (size_t d = 0; reg && d < reg->n; d++) dataset_group(&c, rq, reg->items[d]);
+    for (size_t d = 0; reg && d < reg->n; d++)
+        if (nd_dataset_live(reg->items[d])) dataset_group(&c, rq, reg->items[d]);
     nd_buf_puts(b, "    </Layer>\n  </Capability>\n");
     nd_buf_puts(b, c.v111 ? "</WMT_MS_Capabilities>\n" : "</WMS_Capabilities>\n");
     rs->status = 200;

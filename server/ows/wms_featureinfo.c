@@ -18,7 +18,79 @@ typedef struct {
     bool series;
     double *values;           /* count x nbands */
     int nbands;
+    nd_feature_info *feats;   /* vector layers: the features at the point */
+    size_t nfeats;
 } layer_info;
+
+#define WMS_MAX_FEATURES 50   /* FEATURE_COUNT's ceiling */
+#define WMS_PICK_PIXELS 3     /* a point or a line this close to the click (in map pixels) is hit */
+
+/* The features of a vector layer under pixel (i, j): polygons containing its centre, points and lines within a
+ * few pixels. */
+static int read_features(nd_req *rq, const wms_map *m, int i, int j, layer_info *li) {
+    double dx = (m->bbox[2] - m->bbox[0]) / m->width, dy = (m->bbox[3] - m->bbox[1]) / m->height;
+    double x = m->bbox[0] + (i + 0.5) * dx, y = m->bbox[3] - (j + 0.5) * dy;
+    const char *fc = nd_req_query(rq, "FEATURE_COUNT");
+    long max = fc && *fc ? strtol(fc, NULL, 10) : 1;
+    if (max < 1) max = 1;
+    if (max > WMS_MAX_FEATURES) max = WMS_MAX_FEATURES;
+    return nd_vector_query(li->l->ds, li->l->vlayer, m->crs, x, y, WMS_PICK_PIXELS * fmax(dx, dy), (size_t)max,
+                           rq->arena, &li->feats, &li->nfeats, &rq->err);
+}
+
+static void features_text(nd_buf *b, const layer_info *li) {
+    for (size_t f = 0; f < li->nfeats; f++) {
+        const nd_feature_info *fi = &li->feats[f];
+        nd_buf_printf(b, "  Feature %lld:\n", fi->fid);
+        for (size_t k = 0; k < fi->n; k++)
+            nd_buf_printf(b, "    %s = %s\n", fi->names[k], fi->values[k] ? fi->values[k] : "none");
+    }
+    if (!li->nfeats) nd_buf_puts(b, "  no feature here\n");
+}
+
+static json_t *features_json(const layer_info *li, json_t *feats) {
+    for (size_t f = 0; f < li->nfeats; f++) {
+        const nd_feature_info *fi = &li->feats[f];
+        json_t *props = json_object();
+        for (size_t k = 0; k < fi->n; k++)
+            json_object_set_new(props, fi->names[k], fi->values[k] ? json_string(fi->values[k]) : json_null());
+        json_array_append_new(feats, json_pack("{s:s, s:I, s:n, s:s, s:o}", "type", "Feature", "id", (json_int_t)fi->fid,
+                                               "geometry", "layer", li->l->name, "properties", props));
+    }
+    return feats;
+}
+
+static void features_html(nd_buf *b, const layer_info *li) {
+    for (size_t f = 0; f < li->nfeats; f++) {
+        const nd_feature_info *fi = &li->feats[f];
+        nd_buf_puts(b, "<table border=\"1\"><caption>");
+        nd_buf_put_xml(b, li->l->name);
+        nd_buf_printf(b, " feature %lld</caption>\n", fi->fid);
+        for (size_t k = 0; k < fi->n; k++) {
+            nd_buf_puts(b, "<tr><th>");
+            nd_buf_put_xml(b, fi->names[k]);
+            nd_buf_puts(b, "</th><td>");
+            if (fi->values[k]) nd_buf_put_xml(b, fi->values[k]);
+            nd_buf_puts(b, "</td></tr>\n");
+        }
+        nd_buf_puts(b, "</table>\n");
+    }
+}
+
+static void features_xml(nd_buf *b, const layer_info *li) {
+    for (size_t f = 0; f < li->nfeats; f++) {
+        const nd_feature_info *fi = &li->feats[f];
+        nd_buf_printf(b, "    <Feature id=\"%lld\">\n", fi->fid);
+        for (size_t k = 0; k < fi->n; k++) {
+            nd_buf_puts(b, "      <Attribute name=\"");
+            nd_buf_put_xml(b, fi->names[k]);
+            nd_buf_puts(b, "\">");
+            if (fi->values[k]) nd_buf_put_xml(b, fi->values[k]);
+            nd_buf_puts(b, "</Attribute>\n");
+        }
+        nd_buf_puts(b, "    </Feature>\n");
+    }
+}
 
 static int info_format_of(nd_req *rq, info_format *f) {
     const char *s = nd_req_query(rq, "INFO_FORMAT");
@@ -79,6 +151,10 @@ static void write_text(nd_buf *b, const layer_info *infos, size_t n, double x, d
     for (size_t k = 0; k < n; k++) {
         const layer_info *li = &infos[k];
         nd_buf_printf(b, "\nLayer '%s'\n", li->l->name);
+        if (li->l->kind == WMS_VECTOR) {
+            features_text(b, li);
+            continue;
+        }
         for (size_t t = 0; t < li->count; t++) {
             char ts[64];
             time_iso(li->l->ds, li->first + t, ts, sizeof ts);
@@ -100,6 +176,7 @@ static void write_json(nd_buf *b, const layer_info *infos, size_t n, double x, d
     json_t *feats = json_object_get(fc, "features");
     for (size_t k = 0; k < n; k++) {
         const layer_info *li = &infos[k];
+        if (li->l->kind == WMS_VECTOR) features_json(li, feats);
         for (int c = 0; c < li->nbands; c++) {
             const nd_variable *v = band_var(li, c);
             json_t *props = json_pack("{s:s, s:s, s:s}", "layer", li->l->name, "variable", v->name, "units",
@@ -138,6 +215,10 @@ static void write_html(nd_buf *b, const layer_info *infos, size_t n, double x, d
     nd_buf_puts(b, ")</p>\n");
     for (size_t k = 0; k < n; k++) {
         const layer_info *li = &infos[k];
+        if (li->l->kind == WMS_VECTOR) {
+            features_html(b, li);
+            continue;
+        }
         nd_buf_puts(b, "<table border=\"1\"><caption>");
         nd_buf_put_xml(b, li->l->name);
         nd_buf_puts(b, "</caption>\n<tr><th>time</th><th>variable</th><th>value</th><th>units</th></tr>\n");
@@ -169,6 +250,7 @@ static void write_xml(nd_buf *b, const layer_info *infos, size_t n, double x, do
         nd_buf_puts(b, "  <Layer name=\"");
         nd_buf_put_xml(b, li->l->name);
         nd_buf_puts(b, "\">\n");
+        features_xml(b, li);
         for (size_t t = 0; t < li->count; t++)
             for (int c = 0; c < li->nbands; c++) {
                 const nd_variable *v = band_var(li, c);
@@ -213,6 +295,10 @@ int wms_getfeatureinfo(nd_req *rq, nd_resp *rs) {
         layer_info *li = &infos[n++];
         memset(li, 0, sizeof *li);
         li->l = l;
+        if (l->kind == WMS_VECTOR) { /* attributes, not values: no time, no bands */
+            if (read_features(rq, &m, i, j, li) < 0) return -1;
+            continue;
+        }
         size_t t, z;
         const nd_variable *v = l->kind == WMS_RGB ? l->rgb[0] : l->var;
         if (tv && strchr(tv, '/') && v->has_time && l->ds->time) {
@@ -265,10 +351,13 @@ int wms_getlegendgraphic(nd_req *rq, nd_resp *rs) {
     if (w < 40 || h < 40 || w > 1000 || h > 1000)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, ws && (w < 40 || w > 1000) ? "width" : "height",
                        "legend sizes are 40..1000 pixels");
-    if (st.rgb) {
+    if (l->kind == WMS_VECTOR) {
+        if (nd_legend_vector_png(&st.vs, l->geom, w, h < 28 ? h : 28, l->title, &rs->body, &rq->err) < 0) return -1;
+    } else if (st.rgb) {
         nd_image im;
         char msg[300];
-        snprintf(msg, sizeof msg, "R %s G %s B %s", l->rgb[0]->name, l->rgb[1]->name, l->rgb[2]->name);
+        snprintf(msg, sizeof msg, "R %s G %s B %s", st.bands.vars[0]->name, st.bands.vars[1]->name,
+                 st.bands.vars[2]->name);
         nd_render_message(w, h < 60 ? h : 60, (nd_rgba){255, 255, 255, 255}, msg, &im);
         int rc = nd_encode_png(&im, &rs->body, &rq->err);
         nd_image_free(&im);

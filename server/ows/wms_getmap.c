@@ -55,12 +55,28 @@ int wms_render_layer(nd_req *rq, const wms_map *m, size_t i, nd_image *out, floa
     nd_grid g;
     map_grid(m, &g);
     size_t n = (size_t)m->width * (size_t)m->height;
+    if (l->kind == WMS_VECTOR) {
+        nd_shapes shapes;
+        if (nd_vector_shapes(l->ds, l->vlayer, &g, st->label, rq->arena, &shapes, &rq->err) < 0) return -1;
+        if (nd_render_shapes(&shapes, m->width, m->height, &st->vs, out) < 0)
+            return nd_fail(&rq->err, ND_E_INTERNAL, "layers", "the features could not be drawn");
+        if (!m->transparent) /* drawn over BGCOLOR, as the raster layers' no-data is */
+            for (size_t k = 0; k < n; k++) {
+                uint8_t *p = out->pixels + 4 * k;
+                double a = p[3] / 255.0;
+                p[0] = (uint8_t)lround(p[0] * a + m->bg.r * (1 - a));
+                p[1] = (uint8_t)lround(p[1] * a + m->bg.g * (1 - a));
+                p[2] = (uint8_t)lround(p[2] * a + m->bg.b * (1 - a));
+                p[3] = 255;
+            }
+        return 0;
+    }
     if (l->kind == WMS_RGB) {
         float *bufs[3] = {wms_scratch(1, n), wms_scratch(2, n), wms_scratch(3, n)};
-        if (nd_read_warped_bands(l->ds, l->rgb, 3, t, z, &g, st->rs, bufs, &rq->err) < 0) return -1;
+        if (nd_read_warped_bands(l->ds, st->bands.vars, 3, t, z, &g, st->rs, bufs, &rq->err) < 0) return -1;
         const float *bands[3] = {bufs[0], bufs[1], bufs[2]};
         nd_rgba nodata = m->transparent ? (nd_rgba){0, 0, 0, 0} : m->bg;
-        return nd_render_rgb(bands, m->width, m->height, l->lo, l->hi, nodata, out);
+        return nd_render_rgb(bands, m->width, m->height, st->bands.lo, st->bands.hi, nodata, out);
     }
     float *buf = wms_scratch(0, n);
     if (nd_read_warped(l->ds, l->var, t, z, &g, st->rs, buf, &rq->err) < 0) return -1;
@@ -197,7 +213,7 @@ int wms_getmap(nd_req *rq, nd_resp *rs) {
 
 /* ---- For the tile front-ends (WMTS, XYZ, OGC API Tiles): a tile is a GetMap of its window ---- */
 
-size_t nd_wms_layer_count(void) { return wms_state_get()->n; }
+size_t nd_wms_layer_count(void) { return __atomic_load_n(&wms_state_get()->n, __ATOMIC_ACQUIRE); }
 
 const char *nd_wms_layer_name(size_t i) { return i < wms_state_get()->n ? wms_state_get()->layers[i].name : NULL; }
 

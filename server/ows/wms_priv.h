@@ -9,15 +9,22 @@
 #include "nadir/ows.h"
 #include "nadir/read.h"
 #include "nadir/render.h"
+#include "nadir/vector.h"
 
 #define WMS_MAX_SIZE 4096       /* MaxWidth / MaxHeight */
 #define WMS_MAX_LAYERS 16       /* layers in one GetMap */
 #define WMS_MAX_SERIES 1000     /* time steps in one GetFeatureInfo time series */
 
-typedef enum { WMS_SCALAR, WMS_RGB } wms_kind;
+typedef enum { WMS_SCALAR, WMS_RGB, WMS_VECTOR } wms_kind;
+
+/* A composite's bands and their stretch: the layer's own, or one per configured style. */
+typedef struct wms_rgb {
+    const nd_variable *vars[3]; /* red, green, blue */
+    double lo[3], hi[3];        /* each band stretched from lo to hi */
+} wms_rgb;
 
 typedef struct wms_layer {
-    char *name;                 /* "dataset/variable", or "dataset/rgb" */
+    char *name;                 /* "dataset/variable", "dataset/rgb" or "dataset/<vector layer>" */
     char *title;
     const nd_dataset *ds;
     wms_kind kind;
@@ -26,6 +33,9 @@ typedef struct wms_layer {
     double min, max;            /* default colour range (from the data) */
     double lo[3], hi[3];        /* composites: per-band stretch */
     const nd_palette *palette;  /* default colour map */
+    size_t vlayer;              /* vector layers: index into ds->vector->layers */
+    nd_geom_kind geom;          /* vector layers: points, lines or polygons */
+    wms_rgb style_rgb[8];       /* composites: the bands and stretch of styles[i] */
     const nd_style_conf *styles[8]; /* configured styles offered by the layer */
     size_t nstyles;
     const nd_style_conf *default_style; /* the configured one marked default, or NULL */
@@ -42,6 +52,9 @@ const wms_layer *wms_layer_find(const char *name);
 /* A resolved style for one layer. */
 typedef struct wms_style {
     bool rgb;
+    wms_rgb bands;              /* composites */
+    nd_vector_style vs;         /* vector layers */
+    const char *label;          /* vector layers: the labelling attribute, or NULL */
     nd_colormap cm;
     nd_resampling rs;
 } wms_style;
