@@ -260,7 +260,6 @@ static int dismiss(nd_req *rq, nd_resp *rs) {
     const char *id = nd_req_param(rq, "jobId");
     int rc = nd_jobs_get(j, id, &info, &rq->err);
     if (rc < 0) return rc;
-    nd_processing_unpublish(id, info.process);
     if ((rc = nd_jobs_dismiss(j, id, &rq->err)) < 0) {
         nd_job_info_clear(&info);
         return rc;

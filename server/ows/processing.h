@@ -13,10 +13,9 @@ nd_jobs *nd_processing_start(nd_app *app);
 nd_process_limits nd_processing_limits(const nd_req *rq);
 /* Serves a file of a job as the response body (streamed). */
 int nd_processing_send_file(nd_req *rq, nd_resp *rs, const char *job_id, const char *name, const char *media_type);
-/* Registers the hook that catalogues file outputs in the STAC `results` collection (publish.c). */
+/* Publishes the outputs of jobs as datasets and STAC items of the `results` collection, and withdraws them
+ * with their jobs (publish.c). */
 void nd_processing_publish_init(nd_app *app, nd_jobs *jobs);
-/* Removes what was published for a job (on dismissal). */
-void nd_processing_unpublish(const char *job_id, const char *process);
 /* ISO 8601 UTC with milliseconds. */
 const char *nd_processing_time(nd_req *rq, double t);
 

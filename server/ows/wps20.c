@@ -311,7 +311,6 @@ int wps20_dismiss(nd_req *rq, nd_resp *rs) {
     nd_job_info info;
     int rc = nd_jobs_get(j, id, &info, &rq->err);
     if (rc < 0) return rc;
-    nd_processing_unpublish(id, info.process);
     nd_job_info_clear(&info);
     if ((rc = nd_jobs_dismiss(j, id, &rq->err)) < 0) return rc;
     return status_info(rs, id, ND_JOB_DISMISSED, 0);
