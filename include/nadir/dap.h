@@ -23,8 +23,8 @@ typedef struct nd_dap_slice {
 } nd_dap_slice;
 
 typedef struct nd_dap_proj {
-    const char *name;      /* the variable; "a.a" (a Grid member named like its Grid) is reduced to "a" */
-    const char *parent;    /* "g" of "g.m" (a Grid map): m must be a dimension of g; NULL otherwise */
+    const char *name;      /* the variable (DAP4: fully qualified, "/v" or "/g1/v") */
+    const char *parent;    /* DAP2 "g" of "g.m": a member of Grid g, its array (m == g) or a map; NULL otherwise */
     nd_dap_slice *slices;
     size_t nslices;
 } nd_dap_proj;
@@ -44,6 +44,11 @@ int nd_dap4_ce_parse(nd_arena *a, const char *ce, nd_dap_ce *out, nd_error *err)
  * always whole). */
 typedef struct nd_dap_item {
     const nd_svar *sv;
+    /* DAP2: the Grid this item is a member of (its array, sv == grid, or one of its maps); NULL at the top level.
+     * Members of one Grid are consecutive, the array first. as_grid: they form a whole Grid (the array and every
+     * map, in matching windows), else libdap's Structure form of a partly projected Grid. */
+    const nd_svar *grid;
+    bool as_grid;
     int rank;
     size_t start[ND_DAP_MAX_RANK], count[ND_DAP_MAX_RANK];
     ptrdiff_t stride[ND_DAP_MAX_RANK];
@@ -65,6 +70,13 @@ typedef struct nd_dap_req {
  * over server.max_coverage_bytes of values: ND_E_TOO_LARGE). */
 int nd_dap_select(nd_req *rq, const nd_dataset *ds, const nd_dap_ce *ce, nd_dap_version ver, nd_dap_req *out);
 void nd_dap_req_free(nd_dap_req *d);
+
+/* DAP2 Grids: variables of the root group with a coordinate variable on each dimension (as THREDDS and Hyrax). */
+bool nd_dap_is_grid(const nd_schema *s, const nd_svar *sv);
+/* The coordinate variable of a schema dimension (1-D over it, named like it), or NULL. */
+const nd_svar *nd_dap_coord(const nd_schema *s, int dimid);
+/* The fully qualified DAP4 name of a dimension or a group ("/lat", "/g1/x"), in the arena. */
+const char *nd_dap_dim_path(nd_arena *a, const nd_schema *s, int dimid);
 
 /* Encoders a stream drives, one variable at a time, slab by slab along its outer dimensions. */
 typedef struct nd_dap_codec {

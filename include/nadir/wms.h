@@ -26,5 +26,9 @@ int nd_wms_render(nd_req *rq, const nd_map_query *q, nd_resp *rs);
 /* The WMS layer names, in capabilities order (built by nd_wms_register). */
 size_t nd_wms_layer_count(void);
 const char *nd_wms_layer_name(size_t i);
+/* Adds the layers of a dataset published while serving (a job's output); thread-safe. Withdrawn datasets
+ * (nd_registry_withdraw) lose their layers by themselves. */
+struct nd_dataset;
+void nd_wms_publish(const struct nd_dataset *ds);
 
 #endif

@@ -83,8 +83,18 @@ static int read_nc(const char *path, const nd_variable *v, const size_t *start, 
     nd_nc_lock();
     int ncid, varid, rc = nc_open(path, NC_NOWRITE, &ncid);
     if (rc == NC_NOERR) {
-        rc = nc_inq_varid(ncid, v->name, &varid);
-        if (rc == NC_NOERR) rc = nc_get_vars(ncid, varid, start, count, stride, out);
+        int gid = ncid;
+        const char *base = v->name, *slash = strrchr(v->name, '/');
+        if (slash && slash != v->name) { /* "/g1/g2/v": a variable in a netCDF-4 group */
+            char grp[NC_MAX_NAME * 4 + 1];
+            snprintf(grp, sizeof grp, "%.*s", (int)(slash - v->name), v->name);
+            rc = nc_inq_grp_full_ncid(ncid, grp, &gid);
+            base = slash + 1;
+        } else if (slash) {
+            base = slash + 1;
+        }
+        if (rc == NC_NOERR) rc = nc_inq_varid(gid, base, &varid);
+        if (rc == NC_NOERR) rc = nc_get_vars(gid, varid, start, count, stride, out);
         nc_close(ncid);
     }
     nd_nc_unlock();

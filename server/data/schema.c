@@ -48,17 +48,27 @@ void nd_schema_free(nd_schema *s) {
         nd_svar *v = &s->vars[i];
         nd_variable_clear(&v->v);
         free(v->dimids);
+        free(v->path);
         attrs_free(v->attrs, v->nattrs);
         free(v->values);
     }
     free(s->vars);
     attrs_free(s->gattrs, s->ngattrs);
+    for (size_t i = 0; i < s->ngroups; i++) {
+        free(s->groups[i].name);
+        free(s->groups[i].path);
+        attrs_free(s->groups[i].attrs, s->groups[i].nattrs);
+    }
+    free(s->groups);
     free(s);
 }
 
 const nd_svar *nd_schema_var(const nd_schema *s, const char *name) {
-    for (size_t i = 0; i < s->nvars; i++)
-        if (strcmp(s->vars[i].v.name, name) == 0) return &s->vars[i];
+    bool full = name[0] == '/';
+    for (size_t i = 0; i < s->nvars; i++) {
+        const nd_svar *v = &s->vars[i];
+        if (v->group < 0 ? strcmp(v->v.name, name + full) == 0 : full && strcmp(v->path, name) == 0) return v;
+    }
     return NULL;
 }
 
@@ -140,16 +150,10 @@ static int read_attrs(int ncid, int varid, nd_attr **out, size_t *n) {
     return 0;
 }
 
-static int find_dim(const nd_schema *s, const char *name) {
-    for (size_t i = 0; i < s->ndims; i++)
-        if (strcmp(s->dims[i].name, name) == 0) return (int)i;
-    return -1;
-}
-
 static nd_svar *var_push(nd_schema *s) {
     s->vars = nd_xrealloc(s->vars, (s->nvars + 1) * sizeof *s->vars);
     nd_svar *v = &s->vars[s->nvars++];
-    *v = (nd_svar){0};
+    *v = (nd_svar){.group = -1};
     return v;
 }
 
@@ -164,7 +168,7 @@ static void set_dims(nd_schema *s, nd_svar *v, const int *dimids, int ndims) {
         v->v.dims[k] = nd_xstrdup(s->dims[dimids[k]].name);
         v->v.shape[k] = s->dims[dimids[k]].len;
     }
-    v->is_coord = ndims == 1 && strcmp(v->v.name, v->v.dims[0]) == 0;
+    v->is_coord = ndims == 1 && strcmp(v->v.name, v->v.dims[0]) == 0 && s->dims[dimids[0]].group == v->group;
 }
 
 /* ---- NetCDF ---- */
@@ -174,44 +178,56 @@ static bool hidden(const nd_dataset *ds, const char *name, int ndims) {
     return ds->conf && ds->conf->nvariables > 0 && ndims >= 2 && !nd_dataset_var(ds, name);
 }
 
-static int build_netcdf(const nd_dataset *ds, int ncid, nd_schema *s, nd_error *err) {
+/* Dimensions, variables and attributes of one group (group: -1 for the root), then its subgroups depth-first, so
+ * parents come before children in every list. ncdims maps schema dimensions to netCDF dimension ids, which are
+ * unique in a file, so a variable finds the dimensions of its parent groups too. */
+static int build_group(const nd_dataset *ds, int ncid, int group, nd_schema *s, int **ncdims, nd_error *err) {
     int ndims, nvars, unlim = -1;
-    if (nc_inq(ncid, &ndims, &nvars, NULL, &unlim) != NC_NOERR)
+    if (nc_inq(ncid, &ndims, &nvars, NULL, &unlim) != NC_NOERR || nc_inq_dimids(ncid, &ndims, NULL, 0) != NC_NOERR)
         return nd_fail(err, ND_E_IO, "", "Cannot read the structure of %s", ds->id);
     int *dimids = nd_xcalloc((size_t)ndims + 1, sizeof *dimids);
     nc_inq_dimids(ncid, &ndims, dimids, 0);
-    bool agg = ds->time && ds->nfiles > 1;
+    bool agg = ds->time && ds->nfiles > 1 && group < 0;
+    const char *gpath = group < 0 ? "" : s->groups[group].path;
     for (int i = 0; i < ndims; i++) {
         char name[NC_MAX_NAME + 1];
         size_t len;
         nc_inq_dim(ncid, dimids[i], name, &len);
         s->dims = nd_xrealloc(s->dims, (s->ndims + 1) * sizeof *s->dims);
+        *ncdims = nd_xrealloc(*ncdims, (s->ndims + 1) * sizeof **ncdims);
         if (agg && strcmp(name, ds->time->name) == 0) len = ds->time->n;
-        s->dims[s->ndims++] = (nd_dim){nd_xstrdup(name), len, dimids[i] == unlim};
+        (*ncdims)[s->ndims] = dimids[i];
+        s->dims[s->ndims++] = (nd_dim){nd_xstrdup(name), len, dimids[i] == unlim, group};
     }
+    free(dimids);
     for (int id = 0; id < nvars; id++) {
         char name[NC_MAX_NAME + 1];
         nc_type t;
         int nd, vd[NC_MAX_VAR_DIMS], idx[NC_MAX_VAR_DIMS];
         if (nc_inq_var(ncid, id, name, &t, &nd, vd, NULL) != NC_NOERR || t < NC_BYTE || t > NC_STRING ||
-            hidden(ds, name, nd))
+            (group < 0 && hidden(ds, name, nd)))
             continue;
         bool ok = true;
         for (int k = 0; k < nd && ok; k++) {
-            char dn[NC_MAX_NAME + 1];
-            nc_inq_dimname(ncid, vd[k], dn);
-            ok = (idx[k] = find_dim(s, dn)) >= 0; /* dimensions of parent groups are not published */
+            idx[k] = -1;
+            for (size_t j = 0; j < s->ndims; j++)
+                if ((*ncdims)[j] == vd[k]) idx[k] = (int)j;
+            ok = idx[k] >= 0;
         }
         if (!ok) continue;
         nd_svar *v = var_push(s);
         v->v.name = nd_xstrdup(name);
         v->v.nc_type = t;
         v->type = t;
-        set_dims(s, v, idx, nd);
-        if (read_attrs(ncid, id, &v->attrs, &v->nattrs) < 0) {
-            free(dimids);
-            return nd_fail(err, ND_E_IO, name, "Cannot read the attributes of %s", name);
+        v->group = group;
+        if (group >= 0) {
+            size_t n = strlen(gpath) + strlen(name) + 2;
+            v->path = nd_xmalloc(n);
+            snprintf(v->path, n, "%s/%s", gpath, name);
         }
+        set_dims(s, v, idx, nd);
+        if (read_attrs(ncid, id, &v->attrs, &v->nattrs) < 0)
+            return nd_fail(err, ND_E_IO, name, "Cannot read the attributes of %s", name);
         /* The joined time coordinate is served from the axis, in the first file's units (files may differ). */
         if (agg && v->is_coord && strcmp(name, ds->time->name) == 0) {
             v->type = NC_DOUBLE;
@@ -227,10 +243,35 @@ static int build_netcdf(const nd_dataset *ds, int ncid, nd_schema *s, nd_error *
             v->nattrs = keep;
         }
     }
-    free(dimids);
-    if (read_attrs(ncid, NC_GLOBAL, &s->gattrs, &s->ngattrs) < 0)
-        return nd_fail(err, ND_E_IO, "", "Cannot read the global attributes of %s", ds->id);
-    return 0;
+    nd_attr **ga = group < 0 ? &s->gattrs : &s->groups[group].attrs;
+    size_t *nga = group < 0 ? &s->ngattrs : &s->groups[group].nattrs;
+    if (read_attrs(ncid, NC_GLOBAL, ga, nga) < 0)
+        return nd_fail(err, ND_E_IO, "", "Cannot read the group attributes of %s", ds->id);
+    int ngrps = 0;
+    if (nc_inq_grps(ncid, &ngrps, NULL) != NC_NOERR || ngrps <= 0) return 0;
+    int *grps = nd_xcalloc((size_t)ngrps, sizeof *grps);
+    nc_inq_grps(ncid, &ngrps, grps);
+    int rc = 0;
+    for (int i = 0; i < ngrps && rc == 0; i++) {
+        char name[NC_MAX_NAME + 1];
+        if (nc_inq_grpname(grps[i], name) != NC_NOERR) continue;
+        s->groups = nd_xrealloc(s->groups, (s->ngroups + 1) * sizeof *s->groups);
+        size_t n = strlen(gpath) + strlen(name) + 2;
+        char *path = nd_xmalloc(n);
+        snprintf(path, n, "%s/%s", gpath, name);
+        int g = (int)s->ngroups++;
+        s->groups[g] = (nd_group){nd_xstrdup(name), path, group, NULL, 0};
+        rc = build_group(ds, grps[i], g, s, ncdims, err);
+    }
+    free(grps);
+    return rc;
+}
+
+static int build_netcdf(const nd_dataset *ds, int ncid, nd_schema *s, nd_error *err) {
+    int *ncdims = NULL;
+    int rc = build_group(ds, ncid, -1, s, &ncdims, err);
+    free(ncdims);
+    return rc;
 }
 
 /* ---- Rasters ---- */
@@ -250,7 +291,7 @@ static int gdal_to_nc(int gdal_type) {
 
 static void add_dim(nd_schema *s, const char *name, size_t len) {
     s->dims = nd_xrealloc(s->dims, (s->ndims + 1) * sizeof *s->dims);
-    s->dims[s->ndims++] = (nd_dim){nd_xstrdup(name), len, false};
+    s->dims[s->ndims++] = (nd_dim){nd_xstrdup(name), len, false, -1};
 }
 
 static nd_svar *coord_var(nd_schema *s, const char *name, int dim, const double *values, size_t n) {
@@ -390,6 +431,12 @@ int nd_schema_read(const nd_dataset *ds, const nd_svar *sv, const size_t *start,
         double *o = out;
         for (size_t i = 0; i < count[0]; i++) o[i] = sv->values[start[0] + i * (size_t)stride[0]];
         return 0;
+    }
+    nd_svar gsv;
+    if (sv->path) { /* a variable in a group is read by its full name */
+        gsv = *sv;
+        gsv.v.name = sv->path;
+        sv = &gsv;
     }
     if (sv->type != NC_STRING) return nd_read_hyperslab(ds, &sv->v, start, count, stride, out, err);
     /* Strings come back as netCDF-C allocations; copy them into malloc'd ones the caller frees. */

@@ -78,6 +78,111 @@ static uint64_t item_values(const nd_dap_item *it) {
     return n;
 }
 
+const nd_svar *nd_dap_coord(const nd_schema *s, int dimid) {
+    for (size_t i = 0; i < s->nvars; i++)
+        if (s->vars[i].is_coord && s->vars[i].dimids[0] == dimid) return &s->vars[i];
+    return NULL;
+}
+
+const char *nd_dap_dim_path(nd_arena *a, const nd_schema *s, int dimid) {
+    const nd_dim *d = &s->dims[dimid];
+    return nd_arena_printf(a, "%s/%s", d->group < 0 ? "" : s->groups[d->group].path, d->name);
+}
+
+bool nd_dap_is_grid(const nd_schema *s, const nd_svar *sv) {
+    if (sv->group >= 0 || sv->is_coord || sv->v.ndims < 1 || sv->v.ndims > ND_DAP_MAX_RANK || sv->type == NC_CHAR ||
+        sv->type == NC_STRING)
+        return false;
+    for (int k = 0; k < sv->v.ndims; k++)
+        if (!nd_dap_coord(s, sv->dimids[k])) return false;
+    return true;
+}
+
+/* What a constraint asks of one variable: itself at the top level, and (Grids) its array and maps as members. */
+typedef struct {
+    const nd_dap_proj *top;
+    const nd_dap_proj *member[ND_DAP_MAX_RANK + 1]; /* [0] the array, [1 + k] the map of dimension k */
+    int map_of_grid[ND_DAP_MAX_RANK + 1];           /* -1: the member's slices are its own; k: slice k of the Grid's */
+} wanted;
+
+static int dap_fail_unknown(nd_req *rq, const nd_dap_proj *p) {
+    if (p->parent) return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s.%s", p->parent, p->name);
+    return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s", p->name);
+}
+
+/* Records projection p in w (the first projection of a part wins, as libdap keeps the first). */
+static int want(nd_req *rq, const nd_schema *s, const nd_dap_proj *p, nd_dap_version ver, wanted *w) {
+    const nd_svar *sv = nd_schema_var(s, p->parent ? p->parent : p->name);
+    if (!sv || (ver == ND_DAP2 && sv->group >= 0)) return dap_fail_unknown(rq, p);
+    wanted *x = &w[sv - s->vars];
+    bool grid = ver == ND_DAP2 && nd_dap_is_grid(s, sv);
+    if (!p->parent) {
+        if (!grid) {
+            if (!x->top) x->top = p;
+            return 0;
+        }
+        /* a whole Grid: the array's slices apply to the maps, dimension by dimension */
+        if (!x->member[0]) x->member[0] = p, x->map_of_grid[0] = -1;
+        for (int k = 0; k < sv->v.ndims; k++)
+            if (!x->member[1 + k]) x->member[1 + k] = p, x->map_of_grid[1 + k] = k;
+        return 0;
+    }
+    if (strcmp(p->parent, p->name) == 0) {
+        if (!grid) { /* "a.a" on a plain Array: the Array itself, as clients that assume Grids ask for it */
+            if (!x->top) x->top = p;
+        } else if (!x->member[0]) {
+            x->member[0] = p, x->map_of_grid[0] = -1;
+        }
+        return 0;
+    }
+    for (int k = 0; grid && k < sv->v.ndims; k++) {
+        if (strcmp(sv->v.dims[k], p->name) != 0) continue;
+        if (!x->member[1 + k]) x->member[1 + k] = p, x->map_of_grid[1 + k] = -1;
+        return 0;
+    }
+    return dap_fail_unknown(rq, p);
+}
+
+static void count_bytes(nd_dap_req *out, const nd_dap_item *it) {
+    uint64_t n = item_values(it), esz = nd_nc_type_size(it->sv->type), b;
+    if (it->sv->type == NC_STRING) esz = 64; /* an estimate: strings are short names and labels */
+    if (__builtin_mul_overflow(n, esz, &b) || __builtin_add_overflow(out->raw_bytes, b, &out->raw_bytes))
+        out->raw_bytes = UINT64_MAX;
+}
+
+/* Appends the members of Grid sv that w asks for: the array, then the maps in dimension order. */
+static int add_members(nd_req *rq, nd_dap_req *out, const nd_schema *s, const nd_svar *sv, const wanted *w) {
+    size_t first = out->nitems;
+    if (!nd_dap_is_grid(s, sv)) return 0; /* only Grids have members */
+    for (int j = 0; j <= sv->v.ndims; j++) {
+        const nd_dap_proj *p = w->member[j];
+        if (!p) continue;
+        const nd_svar *m = j == 0 ? sv : nd_dap_coord(s, sv->dimids[j - 1]);
+        nd_dap_item *it = &out->items[out->nitems];
+        nd_dap_proj one = {0};
+        if (w->map_of_grid[j] >= 0 && p->nslices) {
+            if ((int)p->nslices != sv->v.ndims)
+                return nd_fail(&rq->err, ND_E_INVALID_PARAM, "ce", "%s has %d dimensions, the constraint gives %zu",
+                               sv->v.name, sv->v.ndims, p->nslices);
+            one.slices = &p->slices[w->map_of_grid[j]];
+            one.nslices = 1;
+            p = &one;
+        }
+        if (window(rq, it, m, p, ND_DAP2) < 0) return -(int)rq->err.code;
+        it->grid = sv;
+        out->nitems++;
+        count_bytes(out, it);
+    }
+    /* a Grid when the array and every map came, each map as long as the array's dimension */
+    bool whole = out->nitems - first == (size_t)sv->v.ndims + 1 && out->items[first].sv == sv;
+    for (int k = 0; whole && k < sv->v.ndims; k++) {
+        const nd_dap_item *a = &out->items[first], *m = &out->items[first + 1 + k];
+        whole = m->start[0] == a->start[k] && m->stride[0] == a->stride[k] && m->count[0] == a->count[k];
+    }
+    for (size_t i = first; i < out->nitems; i++) out->items[i].as_grid = whole;
+    return 0;
+}
+
 int nd_dap_select(nd_req *rq, const nd_dataset *ds, const nd_dap_ce *ce, nd_dap_version ver, nd_dap_req *out) {
     *out = (nd_dap_req){.ds = ds};
     int rc = nd_schema_build(ds, &out->schema, &rq->err);
@@ -86,32 +191,32 @@ int nd_dap_select(nd_req *rq, const nd_dataset *ds, const nd_dap_ce *ce, nd_dap_
     if (ce->nsel)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "ce",
                        "Selections filter Sequences, and this dataset has none (use index ranges instead)");
-    out->items = nd_xcalloc(s->nvars + 1, sizeof *out->items);
     out->constrained = ce->nproj > 0;
-    const nd_dap_proj **chosen = nd_arena_alloc(rq->arena, (s->nvars + 1) * sizeof *chosen);
-    for (size_t i = 0; i < ce->nproj; i++) {
-        const nd_dap_proj *p = &ce->proj[i];
-        const nd_svar *sv = nd_schema_var(s, p->name);
-        if (!sv) return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s", p->name);
-        if (p->parent) {
-            const nd_svar *g = nd_schema_var(s, p->parent);
-            bool is_map = false;
-            for (int k = 0; g && sv->is_coord && k < g->v.ndims; k++) is_map |= strcmp(g->v.dims[k], p->name) == 0;
-            if (!is_map) return nd_fail(&rq->err, ND_E_NOT_FOUND, "ce", "No such variable: %s.%s", p->parent, p->name);
-        }
-        size_t idx = (size_t)(sv - s->vars);
-        if (!chosen[idx]) chosen[idx] = &ce->proj[i];
+    wanted *w = nd_arena_alloc(rq->arena, (s->nvars + 1) * sizeof *w);
+    memset(w, 0, (s->nvars + 1) * sizeof *w);
+    size_t nitems = 0;
+    for (size_t i = 0; i < ce->nproj; i++)
+        if (want(rq, s, &ce->proj[i], ver, w) < 0) return -(int)rq->err.code;
+    for (size_t i = 0; i < s->nvars && !out->constrained; i++) {
+        if (ver == ND_DAP2 && s->vars[i].group >= 0) continue;
+        nd_dap_proj *p = nd_arena_alloc(rq->arena, sizeof *p);
+        *p = (nd_dap_proj){.name = s->vars[i].path ? s->vars[i].path : s->vars[i].v.name};
+        if (want(rq, s, p, ver, w) < 0) return -(int)rq->err.code;
     }
     for (size_t i = 0; i < s->nvars; i++) {
-        if (out->constrained && !chosen[i]) continue;
-        nd_dap_item *it = &out->items[out->nitems];
-        static const nd_dap_proj all = {0};
-        if (window(rq, it, &s->vars[i], chosen[i] ? chosen[i] : &all, ver) < 0) return -(int)rq->err.code;
-        out->nitems++;
-        uint64_t n = item_values(it), esz = nd_nc_type_size(it->sv->type), b;
-        if (it->sv->type == NC_STRING) esz = 64; /* an estimate: strings are short names and labels */
-        if (__builtin_mul_overflow(n, esz, &b) || __builtin_add_overflow(out->raw_bytes, b, &out->raw_bytes))
-            out->raw_bytes = UINT64_MAX;
+        nitems += w[i].top != NULL;
+        for (int j = 0; j <= s->vars[i].v.ndims && j <= ND_DAP_MAX_RANK; j++) nitems += w[i].member[j] != NULL;
+    }
+    out->items = nd_xcalloc(nitems + 1, sizeof *out->items);
+    for (size_t i = 0; i < s->nvars; i++) {
+        const nd_svar *sv = &s->vars[i];
+        if (w[i].top) {
+            nd_dap_item *it = &out->items[out->nitems];
+            if (window(rq, it, sv, w[i].top, ver) < 0) return -(int)rq->err.code;
+            out->nitems++;
+            count_bytes(out, it);
+        }
+        if (add_members(rq, out, s, sv, &w[i]) < 0) return -(int)rq->err.code;
     }
     uint64_t limit = (uint64_t)rq->app->config->server.max_coverage_bytes;
     if (out->raw_bytes > limit)
@@ -386,6 +491,7 @@ static int catalogue(nd_req *rq, nd_resp *rs) {
         for (size_t i = 0; reg && i < reg->n; i++) {
             const nd_dataset *ds = reg->items[i];
             if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
+            if (!nd_dataset_live(ds)) continue;
             const char *url = nd_dap_url(rq, ds);
             json_t *vars = json_array();
             for (size_t v = 0; v < ds->nvars; v++) json_array_append_new(vars, json_string(ds->vars[v].name));
@@ -413,6 +519,7 @@ static int catalogue(nd_req *rq, nd_resp *rs) {
     for (size_t i = 0; reg && i < reg->n; i++) {
         const nd_dataset *ds = reg->items[i];
         if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue;
+        if (!nd_dataset_live(ds)) continue;
         const char *url = nd_dap_url(rq, ds);
         nd_buf_puts(b, "<tr><td><a href=\"");
         nd_buf_put_xml(b, url);

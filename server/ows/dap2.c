@@ -84,9 +84,32 @@ static void dds_decl(nd_buf *b, const nd_dap_item *it, const char *indent) {
     nd_buf_puts(b, ";\n");
 }
 
+/* A Grid's members as libdap declares them: "Grid { Array: ... Maps: ... } g;" when the array and every map came,
+ * "Structure { ... } g;" for a partial projection (libdap's Grid::print_decl). Returns the items used. */
+static size_t dds_container(nd_buf *b, const nd_dap_item *it, size_t n) {
+    const nd_svar *g = it->grid;
+    size_t k = 0;
+    nd_buf_puts(b, it->as_grid ? "    Grid {\n      Array:\n" : "    Structure {\n");
+    for (; k < n && it[k].grid == g; k++) {
+        if (it->as_grid && k == 1) nd_buf_puts(b, "      Maps:\n");
+        dds_decl(b, &it[k], "        ");
+    }
+    nd_buf_puts(b, "    } ");
+    nd_dap_put_name(b, g->v.name);
+    nd_buf_puts(b, ";\n");
+    return k;
+}
+
 static void dds_text(nd_buf *b, const nd_dap_req *d) {
     nd_buf_puts(b, "Dataset {\n");
-    for (size_t i = 0; i < d->nitems; i++) dds_decl(b, &d->items[i], "    ");
+    for (size_t i = 0; i < d->nitems;) {
+        if (d->items[i].grid) {
+            i += dds_container(b, &d->items[i], d->nitems - i);
+        } else {
+            dds_decl(b, &d->items[i], "    ");
+            i++;
+        }
+    }
     nd_buf_puts(b, "} ");
     nd_dap_put_name(b, d->ds->id);
     nd_buf_puts(b, ";\n");
@@ -369,6 +392,10 @@ static int ascii_item(nd_req *rq, nd_buf *b, const nd_dap_req *d, const nd_dap_i
     if (sv->type == NC_CHAR && rank > 0) rowlen = it->count[rank - 1], rank--, n /= rowlen;
     size_t inner = rank ? it->count[rank - 1] : 1;
     for (size_t r = 0; r < (inner ? n / inner : 0); r++) {
+        if (it->grid) { /* a Grid member: "g.m" as libdap's ASCII form names it */
+            nd_dap_put_name(b, it->grid->v.name);
+            nd_buf_puts(b, ".");
+        }
         nd_dap_put_name(b, sv->v.name);
         size_t rem = r;
         size_t idx[ND_DAP_MAX_RANK] = {0};
@@ -462,6 +489,7 @@ int nd_dap2_html(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
                    "<tr><th></th><th>variable</th><th>type</th><th>index ranges start:stride:stop</th></tr>");
     for (size_t i = 0; i < d.nitems; i++) {
         const nd_dap_item *it = &d.items[i];
+        if (it->grid && it->grid != it->sv) continue; /* a Grid's maps come with it */
         int rank = it->sv->type == NC_CHAR && it->rank > 0 ? it->rank - 1 : it->rank;
         nd_buf_printf(b, "<tr><td><input type=\"checkbox\" data-var=\"%zu\"></td><td><code>", i);
         nd_buf_put_xml(b, it->sv->v.name);

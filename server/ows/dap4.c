@@ -127,14 +127,32 @@ static bool in_items(const nd_dap_req *d, const nd_svar *sv, bool whole) {
     return false;
 }
 
-static void dmr_text(nd_buf *b, const nd_dap_req *d) {
+static bool has_items(const nd_dap_req *d, int group);
+
+/* Does group g (or a group below it) hold a selected item? */
+static bool group_used(const nd_dap_req *d, int g) {
+    if (has_items(d, g)) return true;
+    for (size_t i = 0; i < d->schema->ngroups; i++)
+        if (d->schema->groups[i].parent == g && group_used(d, (int)i)) return true;
+    return false;
+}
+
+static bool has_items(const nd_dap_req *d, int group) {
+    for (size_t i = 0; i < d->nitems; i++)
+        if (d->items[i].sv->group == group) return true;
+    return false;
+}
+
+static void indent(nd_buf *b, int depth) {
+    for (int i = 0; i < depth; i++) nd_buf_puts(b, "  ");
+}
+
+/* The declarations of one group (-1: the root) at depth: its dimensions, variables, attributes, then subgroups. */
+static void dmr_group(nd_buf *b, nd_arena *a, const nd_dap_req *d, int group, int depth) {
     const nd_schema *s = d->schema;
-    nd_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Dataset xmlns=\"http://xml.opendap.org/ns/DAP/4.0#\""
-                   " dapVersion=\"4.0\" dmrVersion=\"1.0\" name=\"");
-    nd_buf_put_xml(b, d->ds->id);
-    nd_buf_puts(b, "\">\n");
     /* Shared dimensions used at full length by some selected variable. */
     for (size_t i = 0; i < s->ndims; i++) {
+        if (s->dims[i].group != group) continue;
         bool used = false;
         for (size_t k = 0; k < d->nitems && !used; k++) {
             const nd_dap_item *it = &d->items[k];
@@ -142,38 +160,70 @@ static void dmr_text(nd_buf *b, const nd_dap_req *d) {
                 used = it->sv->dimids[j] == (int)i && it->count[j] == s->dims[i].len;
         }
         if (!used) continue;
-        nd_buf_puts(b, "  <Dimension name=\"");
+        indent(b, depth);
+        nd_buf_puts(b, "<Dimension name=\"");
         nd_buf_put_xml(b, s->dims[i].name);
         nd_buf_printf(b, "\" size=\"%zu\"/>\n", s->dims[i].len);
     }
     for (size_t i = 0; i < d->nitems; i++) {
         const nd_dap_item *it = &d->items[i];
         const nd_svar *sv = it->sv;
+        if (sv->group != group) continue;
         const char *t = dap4_type(sv->type);
-        nd_buf_printf(b, "  <%s name=\"", t);
+        indent(b, depth);
+        nd_buf_printf(b, "<%s name=\"", t);
         nd_buf_put_xml(b, sv->v.name);
         nd_buf_puts(b, "\">\n");
         for (int k = 0; k < it->rank; k++) {
+            indent(b, depth + 1);
             if (it->count[k] == s->dims[sv->dimids[k]].len) {
-                nd_buf_puts(b, "    <Dim name=\"/");
-                nd_buf_put_xml(b, sv->v.dims[k]);
+                nd_buf_puts(b, "<Dim name=\"");
+                nd_buf_put_xml(b, nd_dap_dim_path(a, s, sv->dimids[k]));
                 nd_buf_puts(b, "\"/>\n");
             } else {
-                nd_buf_printf(b, "    <Dim size=\"%zu\"/>\n", it->count[k]);
+                nd_buf_printf(b, "<Dim size=\"%zu\"/>\n", it->count[k]);
             }
         }
-        for (size_t a = 0; a < sv->nattrs; a++) dmr_attr(b, &sv->attrs[a], "    ");
+        for (size_t at = 0; at < sv->nattrs; at++) {
+            indent(b, depth);
+            dmr_attr(b, &sv->attrs[at], "  ");
+        }
         /* Maps name coordinate variables sent whole alongside. */
         for (int k = 0; k < it->rank && !sv->is_coord; k++) {
-            const nd_svar *m = nd_schema_var(s, sv->v.dims[k]);
-            if (!m || !m->is_coord || !in_items(d, m, true) || it->count[k] != m->v.shape[0]) continue;
-            nd_buf_puts(b, "    <Map name=\"/");
-            nd_buf_put_xml(b, m->v.name);
+            const nd_svar *m = nd_dap_coord(s, sv->dimids[k]);
+            if (!m || !in_items(d, m, true) || it->count[k] != m->v.shape[0]) continue;
+            indent(b, depth + 1);
+            nd_buf_puts(b, "<Map name=\"");
+            nd_buf_put_xml(b, m->path ? m->path : nd_arena_printf(a, "/%s", m->v.name));
             nd_buf_puts(b, "\"/>\n");
         }
-        nd_buf_printf(b, "  </%s>\n", t);
+        indent(b, depth);
+        nd_buf_printf(b, "</%s>\n", t);
     }
-    for (size_t a = 0; a < s->ngattrs; a++) dmr_attr(b, &s->gattrs[a], "  ");
+    const nd_attr *ga = group < 0 ? s->gattrs : s->groups[group].attrs;
+    size_t nga = group < 0 ? s->ngattrs : s->groups[group].nattrs;
+    for (size_t at = 0; at < nga; at++) {
+        indent(b, depth - 1);
+        dmr_attr(b, &ga[at], "  ");
+    }
+    for (size_t g = 0; g < s->ngroups; g++) {
+        if (s->groups[g].parent != group || !group_used(d, (int)g)) continue;
+        indent(b, depth);
+        nd_buf_puts(b, "<Group name=\"");
+        nd_buf_put_xml(b, s->groups[g].name);
+        nd_buf_puts(b, "\">\n");
+        dmr_group(b, a, d, (int)g, depth + 1);
+        indent(b, depth);
+        nd_buf_puts(b, "</Group>\n");
+    }
+}
+
+static void dmr_text(nd_buf *b, nd_arena *a, const nd_dap_req *d) {
+    nd_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Dataset xmlns=\"http://xml.opendap.org/ns/DAP/4.0#\""
+                   " dapVersion=\"4.0\" dmrVersion=\"1.0\" name=\"");
+    nd_buf_put_xml(b, d->ds->id);
+    nd_buf_puts(b, "\">\n");
+    dmr_group(b, a, d, -1, 1);
     nd_buf_puts(b, "</Dataset>\n");
 }
 
@@ -181,7 +231,7 @@ int nd_dap4_dmr(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     nd_dap_req d;
     int rc = parse_and_select(rq, ds, &d);
     if (rc < 0) return rc;
-    dmr_text(&rs->body, &d);
+    dmr_text(&rs->body, rq->arena, &d);
     nd_dap_req_free(&d);
     rs->status = 200;
     rs->content_type = "application/vnd.opendap.dap4.dataset-metadata+xml";
@@ -268,7 +318,7 @@ int nd_dap4_dap(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     const char *ck = nd_req_query(rq, "dap4.checksum");
     st->checksums = !ck || strcmp(ck, "false") != 0;
     nd_buf dmr = {0}, head = {0};
-    dmr_text(&dmr, &d);
+    dmr_text(&dmr, rq->arena, &d);
     nd_buf_puts(&dmr, "\r\n");
     /* The DMR is the first chunk, on its own. */
     chunk_header(&head, CHUNK_LITTLE_ENDIAN | (st->checksums ? 0 : CHUNK_NO_CHECKSUM), dmr.len);

@@ -140,8 +140,8 @@ static int dap2_proj(cursor *c, nd_dap_ce *out) {
     if (ncomp > 2)
         return nd_fail(c->err, ND_E_NOT_FOUND, "ce", "No such variable: %s (this server has no Structures)", last);
     p->name = last;
-    /* "g.m": clients that think of g as a Grid ask for its map m; resolved against g's dimensions later */
-    if (ncomp == 2 && strcmp(first, last) != 0) p->parent = first;
+    /* "g.m": a member of Grid g, its array (g.g) or the map m; resolved against g's dimensions later */
+    if (ncomp == 2) p->parent = first;
     return 0;
 }
 
@@ -176,13 +176,14 @@ int nd_dap4_ce_parse(nd_arena *a, const char *ce, nd_dap_ce *out, nd_error *err)
         nd_dap_proj *p = new_proj(&c, out);
         if (!p) return -(int)err->code;
         *p = (nd_dap_proj){0};
-        if (at(&c, '/')) c.i++;
-        const char *n = name(&c, true);
-        if (!n) return bad(&c, "a variable name was expected");
-        if (at(&c, '/'))
-            return nd_fail(err, ND_E_NOT_FOUND, "ce", "No such variable: %s/... (this server has no groups)", n);
+        /* a fully qualified name, "/g1/g2/v" (the leading '/' may be left out) */
+        size_t b = c.i;
+        do {
+            if (at(&c, '/')) c.i++;
+            if (!name(&c, true)) return bad(&c, "a variable name was expected");
+        } while (at(&c, '/'));
         if (at(&c, '=')) return nd_fail(err, ND_E_NOT_IMPLEMENTED, "ce", "Dimension definitions are not supported");
-        p->name = n;
+        p->name = nd_arena_printf(a, "%s%.*s", c.s[b] == '/' ? "" : "/", (int)(c.i - b), c.s + b);
         if (slices(&c, true, p) < 0) return -(int)err->code;
         if (at(&c, '{')) return nd_fail(err, ND_E_NOT_IMPLEMENTED, "ce", "Field projections are not supported");
         if (at(&c, '|')) return nd_fail(err, ND_E_NOT_IMPLEMENTED, "ce", "Filters are not supported");

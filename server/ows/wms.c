@@ -17,9 +17,17 @@ static wms_state state;
 
 const wms_state *wms_state_get(void) { return &state; }
 
+/* Layers of job outputs published while serving go to the room left at start-up, so the table never moves
+ * under the requests reading it; writers take publish_lock, readers read n once (it is stored last). */
+#define WMS_PUBLISHED_LAYERS 4096
+static size_t layers_cap;
+static bool serving;
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+
 const wms_layer *wms_layer_find(const char *name) {
-    for (size_t i = 0; i < state.n; i++)
-        if (strcmp(state.layers[i].name, name) == 0) return &state.layers[i];
+    size_t n = __atomic_load_n(&state.n, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(state.layers[i].name, name) == 0 && nd_dataset_live(state.layers[i].ds)) return &state.layers[i];
     return NULL;
 }
 
@@ -122,8 +130,19 @@ static void rgb_from_conf(const wms_layer *l, const nd_style_conf *sc, wms_rgb *
 }
 
 static void add_layer(wms_layer *l) {
-    state.layers = nd_xrealloc(state.layers, (state.n + 1) * sizeof *state.layers);
-    state.layers[state.n++] = *l;
+    if (state.n == layers_cap) {
+        if (serving) { /* full: the output stays in the catalogue and the job's results, without a map */
+            fprintf(stderr, "nadir: wms: no room for layer %s (%d published layers at most)\n", l->name,
+                    WMS_PUBLISHED_LAYERS);
+            free(l->name);
+            free(l->title);
+            return;
+        }
+        layers_cap = layers_cap ? 2 * layers_cap : 16;
+        state.layers = nd_xrealloc(state.layers, layers_cap * sizeof *state.layers);
+    }
+    state.layers[state.n] = *l;
+    __atomic_store_n(&state.n, state.n + 1, __ATOMIC_RELEASE);
 }
 
 static void state_free(void) {
@@ -133,11 +152,13 @@ static void state_free(void) {
     }
     free(state.layers);
     memset(&state, 0, sizeof state);
+    layers_cap = 0;
+    serving = false;
 }
 
-static void build_layers(const nd_registry *reg) {
-    state_free();
-    for (size_t d = 0; reg && d < reg->n; d++) {
+/* The layers of the datasets reg->items[from..n), appended to the table. */
+static void add_layers(const nd_registry *reg, size_t from) {
+    for (size_t d = from; reg && d < reg->n; d++) {
         const nd_dataset *ds = reg->items[d];
         for (size_t k = 0; ds->vector && k < ds->vector->nlayers; k++) {
             const nd_vector_layer *vl = &ds->vector->layers[k];
@@ -190,7 +211,20 @@ static void build_layers(const nd_registry *reg) {
             add_layer(&l);
         }
     }
+}
+
+static void build_layers(const nd_registry *reg) {
+    state_free();
+    add_layers(reg, 0);
     nd_warp_cache_clear(); /* the start-up thread serves no requests */
+}
+
+void nd_wms_publish(const nd_dataset *ds) {
+    nd_registry one = {.items = (nd_dataset **)&ds, .n = 1};
+    pthread_mutex_lock(&publish_lock);
+    if (serving) add_layers(&one, 0);
+    pthread_mutex_unlock(&publish_lock);
+    nd_warp_cache_clear(); /* the handles the ranges opened: the jobs' thread ends after GDAL at exit */
 }
 
 /* Configured styles: each names the layers offering it. */
@@ -625,6 +659,9 @@ static const nd_service wms_entry = {
 void nd_wms_register(nd_app *app) {
     build_layers(app->datasets);
     attach_styles(app->config);
+    layers_cap = state.n + WMS_PUBLISHED_LAYERS;
+    state.layers = nd_xrealloc(state.layers, layers_cap * sizeof *state.layers);
+    serving = true;
     nd_router_add(app->router, &(nd_route){"GET", "/wms", nd_wms_handle, "wms", "Web Map Service (WMS 1.1.1 and 1.3.0)",
                                            wms_render_error});
     nd_app_add_service(app, &wms_entry);

@@ -331,7 +331,8 @@ int wms_getcapabilities(nd_req *rq, nd_resp *rs) {
                        "</eastBoundLongitude><southBoundLatitude>-90</southBoundLatitude><northBoundLatitude>90"
                        "</northBoundLatitude></EX_GeographicBoundingBox>\n");
     const nd_registry *reg = rq->app->datasets;
-    for (size_t d = 0; reg && d < reg->n; d++) dataset_group(&c, rq, reg->items[d]);
+    for (size_t d = 0; reg && d < reg->n; d++)
+        if (nd_dataset_live(reg->items[d])) dataset_group(&c, rq, reg->items[d]);
     nd_buf_puts(b, "    </Layer>\n  </Capability>\n");
     nd_buf_puts(b, c.v111 ? "</WMT_MS_Capabilities>\n" : "</WMS_Capabilities>\n");
     rs->status = 200;

@@ -213,7 +213,7 @@ int wms_getmap(nd_req *rq, nd_resp *rs) {
 
 /* ---- For the tile front-ends (WMTS, XYZ, OGC API Tiles): a tile is a GetMap of its window ---- */
 
-size_t nd_wms_layer_count(void) { return wms_state_get()->n; }
+size_t nd_wms_layer_count(void) { return __atomic_load_n(&wms_state_get()->n, __ATOMIC_ACQUIRE); }
 
 const char *nd_wms_layer_name(size_t i) { return i < wms_state_get()->n ? wms_state_get()->layers[i].name : NULL; }
 

@@ -13,17 +13,26 @@
 #include "wmts_priv.h"
 
 static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Tile layers of job outputs published while serving go to room reserved at start-up (as the WMS layers do):
+ * the table never moves, writers take publish_lock, nlayers is stored after the slot is filled. */
+#define WMTS_PUBLISHED_LAYERS 4096
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
 static wmts_layer *layers;
-static size_t nlayers;
+static size_t nlayers, layers_cap;
+static const nd_app *serving_app;
 static nd_tilecache *cache;
 
-size_t wmts_layer_count(void) { return nlayers; }
-const wmts_layer *wmts_layer_at(size_t i) { return i < nlayers ? &layers[i] : NULL; }
+size_t wmts_layer_count(void) { return __atomic_load_n(&nlayers, __ATOMIC_ACQUIRE); }
+/* NULL past the end and for the layers of withdrawn datasets. */
+const wmts_layer *wmts_layer_at(size_t i) {
+    return i < wmts_layer_count() && nd_dataset_live(layers[i].ds) ? &layers[i] : NULL;
+}
 
 const wmts_layer *wmts_layer_find(const char *name) {
     if (!name) return NULL;
-    for (size_t i = 0; i < nlayers; i++)
-        if (strcmp(layers[i].name, name) == 0 || strcmp(layers[i].safe, name) == 0) return &layers[i];
+    for (size_t i = 0; i < wmts_layer_count(); i++)
+        if ((strcmp(layers[i].name, name) == 0 || strcmp(layers[i].safe, name) == 0) && nd_dataset_live(layers[i].ds))
+            return &layers[i];
     return NULL;
 }
 
@@ -34,16 +43,17 @@ static void free_layers(void) {
     }
     free(layers);
     layers = NULL;
-    nlayers = 0;
+    nlayers = layers_cap = 0;
+    serving_app = NULL;
     nd_tilecache_close(cache);
     cache = NULL;
 }
 
-static void build_layers(const nd_app *app) {
-    free_layers();
-    nlayers = nd_wms_layer_count();
-    layers = nd_xcalloc(nlayers ? nlayers : 1, sizeof *layers);
-    for (size_t i = 0; i < nlayers; i++) {
+/* Tile layers for the WMS layers not yet here. */
+static void add_layers(const nd_app *app) {
+    size_t count = nd_wms_layer_count();
+    if (count > layers_cap) count = layers_cap;
+    for (size_t i = nlayers; i < count; i++) {
         wmts_layer *l = &layers[i];
         l->name = nd_wms_layer_name(i);
         l->safe = nd_xstrdup(l->name);
@@ -66,7 +76,21 @@ static void build_layers(const nd_app *app) {
         }
         nd_buf_puts(&conf, "");
         l->style_conf = nd_buf_steal(&conf, NULL);
+        __atomic_store_n(&nlayers, i + 1, __ATOMIC_RELEASE);
     }
+}
+
+static void build_layers(const nd_app *app) {
+    free_layers();
+    layers_cap = nd_wms_layer_count() + WMTS_PUBLISHED_LAYERS;
+    layers = nd_xcalloc(layers_cap, sizeof *layers);
+    add_layers(app);
+}
+
+void nd_wmts_publish(void) {
+    pthread_mutex_lock(&publish_lock);
+    if (serving_app) add_layers(serving_app);
+    pthread_mutex_unlock(&publish_lock);
 }
 
 static void render_ows11(nd_req *rq, nd_resp *rs) { nd_ows_render_exception(rq, rs, ND_OWS_EXC_OWS11); }
@@ -418,6 +442,7 @@ static void open_cache(const nd_app *app) {
 
 void nd_wmts_register(nd_app *app) {
     build_layers(app);
+    serving_app = app;
     open_cache(app);
     static int once;
     if (!once++) atexit(free_layers);

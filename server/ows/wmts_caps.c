@@ -140,7 +140,8 @@ int wmts_capabilities(nd_req *rq, nd_resp *rs) {
     operation(rq, b, "GetTile");
     operation(rq, b, "GetFeatureInfo");
     nd_buf_puts(b, "  </ows:OperationsMetadata>\n  <Contents>\n");
-    for (size_t i = 0; i < wmts_layer_count(); i++) layer_xml(rq, b, wmts_layer_at(i));
+    for (size_t i = 0; i < wmts_layer_count(); i++)
+        if (wmts_layer_at(i)) layer_xml(rq, b, wmts_layer_at(i)); /* NULL: a withdrawn job output */
     for (int s = 0; s < nd_tms_count(); s++) tms_xml(b, nd_tms_at(s));
     nd_buf_puts(b, "  </Contents>\n  <ServiceMetadataURL xlink:href=\"");
     nd_buf_put_xml(b, nd_req_url(rq, "/wmts/1.0.0/WMTSCapabilities.xml"));

@@ -74,7 +74,8 @@ ND_TEST(dap2_grid_member_paths) {
     c = ok2("sst.lat[0:1]");
     CHECK_STR(c.proj[0].name, "lat");
     CHECK_STR(c.proj[0].parent, "sst");
-    CHECK(ok2("sst.sst").proj[0].parent == NULL);
+    /* sst.sst names the array of Grid sst */
+    CHECK_STR(ok2("sst.sst").proj[0].parent, "sst");
     CHECK_INT(bad2("a.b.c").code, ND_E_NOT_FOUND);
     CHECK_INT(bad2("sst[0].sst[1]").code, ND_E_INVALID_PARAM);
 }
@@ -92,16 +93,21 @@ ND_TEST(dap2_selections_are_counted) {
 ND_TEST(dap4_clauses) {
     nd_dap_ce c = ok4("/sst[0:1:10][2][3:];lat[];/lon[1:2:]");
     CHECK_INT(c.nproj, 3);
-    CHECK_STR(c.proj[0].name, "sst");
+    CHECK_STR(c.proj[0].name, "/sst"); /* names are fully qualified */
     slice_is(&c.proj[0].slices[0], 0, 1, 10, false);
     slice_is(&c.proj[0].slices[1], 2, 1, 2, false);
     slice_is(&c.proj[0].slices[2], 3, 1, 0, true);
-    CHECK_STR(c.proj[1].name, "lat");
+    CHECK_STR(c.proj[1].name, "/lat");
     slice_is(&c.proj[1].slices[0], 0, 1, 0, true);
     slice_is(&c.proj[2].slices[0], 1, 2, 0, true);
     /* DAP4 names may hold dots */
     c = ok4("/a.b[1]");
-    CHECK_STR(c.proj[0].name, "a.b");
+    CHECK_STR(c.proj[0].name, "/a.b");
+    /* variables in groups */
+    c = ok4("/g1/g2/v[0:1];/g1/x");
+    CHECK_STR(c.proj[0].name, "/g1/g2/v");
+    CHECK_INT(c.proj[0].nslices, 1);
+    CHECK_STR(c.proj[1].name, "/g1/x");
 }
 
 ND_TEST(stride_zero_and_reversed_ranges_refused) {
@@ -123,7 +129,7 @@ ND_TEST(malformed_refused) {
         if (e.code != ND_E_INVALID_PARAM && e.code != ND_E_NOT_IMPLEMENTED && e.code != ND_E_NOT_FOUND)
             ND_FAIL_AT("'%s' gave %s", bad[i], nd_error_name(e.code));
     }
-    static const char *const bad4s[] = {"/", "/sst[", "/sst;", ";", "/sst{x}", "/sst|x>1", "/g/sst", "d=[0:3]",
+    static const char *const bad4s[] = {"/", "/sst[", "/sst;", ";", "/sst{x}", "/sst|x>1", "/g//sst", "/g/", "d=[0:3]",
                                         "/sst[1:2:3:4]", "/sst]"};
     for (size_t i = 0; i < sizeof bad4s / sizeof bad4s[0]; i++) bad4(bad4s[i]);
 }
