@@ -29,6 +29,7 @@ typedef struct nd_job_info {
     char message[512];
     double created, started, finished, updated; /* Unix seconds; 0 when not yet */
     char *request;            /* JSON: transmission/response options given at submission (malloc) */
+    char owner[128];          /* who submitted it ("" for anonymous callers): only they and admins see it */
 } nd_job_info;
 
 void nd_job_info_clear(nd_job_info *j);
@@ -56,14 +57,16 @@ void nd_jobs_stop(nd_jobs *j);
 
 /* Writes DIR/inputs.json and commits the job row (accepted) before returning its id, then wakes the
  * executor. inputs are validated already; request is kept for the front-end (may be NULL). */
-int nd_jobs_submit(nd_jobs *j, const char *process, const json_t *inputs, const json_t *request,
-                   char id[ND_JOB_ID_LEN + 1], nd_error *err);
+int nd_jobs_submit(nd_jobs *j, const char *process, const char *owner, const json_t *inputs,
+                   const json_t *request, char id[ND_JOB_ID_LEN + 1], nd_error *err);
 /* NO_SUCH_JOB for unknown (or dismissed) ids. */
 int nd_jobs_get(nd_jobs *j, const char *id, nd_job_info *out, nd_error *err);
-/* Jobs newest first, filtered by states and processes (NULL: any); total counts every match. */
+/* Jobs newest first, filtered by states, processes and owner (NULL: any); total counts every match. */
 int nd_jobs_list(nd_jobs *j, const nd_job_state *states, size_t nstates, const char *const *processes,
-                 size_t nprocesses, size_t offset, size_t limit, nd_job_info **out, size_t *n, size_t *total,
-                 nd_error *err);
+                 size_t nprocesses, const char *owner, size_t offset, size_t limit, nd_job_info **out, size_t *n,
+                 size_t *total, nd_error *err);
+/* Accepted and running jobs of owner (quotas). */
+size_t nd_jobs_active(nd_jobs *j, const char *owner);
 /* Stops a running job, removes its directory; the id is unknown afterwards. */
 int nd_jobs_dismiss(nd_jobs *j, const char *id, nd_error *err);
 /* Waits until the job is finished or timeout_ms passed; returns 0 when finished. */
@@ -81,13 +84,19 @@ nd_jobs *nd_app_jobs(const struct nd_app *app);
 /* `nadir run-job DIR`: runs the process named in DIR/inputs.json; 0 when the job succeeded. */
 int nd_job_run(const char *dir);
 
-/* Hook for publishing outputs as datasets (STAC item, WMS layer, WCS coverage, OPeNDAP): called by the
- * server once for each file output of a successful job. Services register one when they can publish. */
+/* Publishing outputs as datasets (STAC item, WMS layer, WCS coverage, OPeNDAP). `publish` is called once for
+ * each file output of a successful job before the job is reported successful (its results are served the
+ * moment a client sees it succeed), and, at registration, for the jobs that succeeded before a restart;
+ * `withdraw` when a job's files go (dismissed or past retention). Both run with the job system's lock held. */
 typedef struct nd_job_output {
     const char *job_id, *process, *output_id, *path, *media_type;
     const json_t *inputs;
 } nd_job_output;
-typedef void (*nd_dataset_hook)(void *ctx, const nd_job_output *out);
-void nd_jobs_on_output(nd_jobs *j, nd_dataset_hook fn, void *ctx);
+typedef struct nd_job_publisher {
+    void (*publish)(void *ctx, const nd_job_output *out);
+    void (*withdraw)(void *ctx, const char *job_id, const char *process);
+    void *ctx;
+} nd_job_publisher;
+void nd_jobs_add_publisher(nd_jobs *j, const nd_job_publisher *p);
 
 #endif

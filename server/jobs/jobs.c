@@ -102,8 +102,9 @@ static void notify(nd_jobs *j, const char *id, nd_job_state st) {
 
 /* ---------------------------------------------------------------- finishing */
 
-static void run_hooks(nd_jobs *j, const char *id, const char *process) {
-    if (!j->nhooks) return;
+static void publish_outputs(nd_jobs *j, const nd_job_publisher *pubs, size_t npubs, const char *id,
+                            const char *process) {
+    if (!npubs) return;
     char *dir = nd_job_dir(j, id);
     char path[4200];
     snprintf(path, sizeof path, "%s/outputs.json", dir);
@@ -119,11 +120,18 @@ static void run_hooks(nd_jobs *j, const char *id, const char *process) {
         snprintf(fpath, sizeof fpath, "%s/%s", dir, file);
         nd_job_output out = {id, process, key, fpath, json_string_value(json_object_get(o, "mediaType")),
                              json_object_get(ins, "inputs")};
-        for (size_t i = 0; i < j->nhooks; i++) j->hooks[i].fn(j->hooks[i].ctx, &out);
+        for (size_t i = 0; i < npubs; i++) pubs[i].publish(pubs[i].ctx, &out);
     }
     json_decref(outs);
     json_decref(ins);
     free(dir);
+}
+
+static void withdraw_outputs(nd_jobs *j, const char *id) {
+    nd_job_info info;
+    if (!j->npublishers || nd_store_get(j, id, &info) != 1) return;
+    for (size_t i = 0; i < j->npublishers; i++) j->publishers[i].withdraw(j->publishers[i].ctx, id, info.process);
+    nd_job_info_clear(&info);
 }
 
 /* The final state of a job whose process ended: what it wrote, else why it ended. */
@@ -156,15 +164,15 @@ static void finish(nd_jobs *j, nd_running *r, int status) {
         st = ND_JOB_FAILED;
         snprintf(msg, sizeof msg, "the job's process failed after writing its result");
     }
-    nd_store_set_state(j, r->id, st, st == ND_JOB_SUCCESSFUL ? 100 : progress, msg, nd_now());
-    notify(j, r->id, st);
     if (st == ND_JOB_SUCCESSFUL) {
         nd_job_info info;
         if (nd_store_get(j, r->id, &info) == 1) {
-            run_hooks(j, r->id, info.process);
+            publish_outputs(j, j->publishers, j->npublishers, r->id, info.process);
             nd_job_info_clear(&info);
         }
     }
+    nd_store_set_state(j, r->id, st, st == ND_JOB_SUCCESSFUL ? 100 : progress, msg, nd_now());
+    notify(j, r->id, st);
     free(dir);
 }
 
@@ -243,6 +251,7 @@ static void retention(nd_jobs *j, double now) {
     size_t n;
     if (nd_store_expired(j, now - j->conf.retention_s, &ids, &n) < 0) return;
     for (size_t i = 0; i < n; i++) {
+        withdraw_outputs(j, ids[i]);
         char *dir = nd_job_dir(j, ids[i]);
         nd_remove_tree(dir);
         free(dir);
@@ -357,8 +366,8 @@ void nd_jobs_stop(nd_jobs *j) {
     free(j);
 }
 
-int nd_jobs_submit(nd_jobs *j, const char *process, const json_t *inputs, const json_t *request,
-                   char id[ND_JOB_ID_LEN + 1], nd_error *err) {
+int nd_jobs_submit(nd_jobs *j, const char *process, const char *owner, const json_t *inputs,
+                   const json_t *request, char id[ND_JOB_ID_LEN + 1], nd_error *err) {
     new_id(id);
     char *dir = nd_job_dir(j, id);
     if (mkdir(dir, 0755) != 0) {
@@ -375,7 +384,7 @@ int nd_jobs_submit(nd_jobs *j, const char *process, const json_t *inputs, const 
     char *req = request ? json_dumps(request, JSON_COMPACT) : NULL;
     if (rc == 0) {
         pthread_mutex_lock(&j->lock);
-        rc = nd_store_insert(j, id, process, req, nd_now());
+        rc = nd_store_insert(j, id, process, owner, req, nd_now());
         pthread_cond_broadcast(&j->changed);
         pthread_mutex_unlock(&j->lock);
     }
@@ -404,12 +413,19 @@ int nd_jobs_get(nd_jobs *j, const char *id, nd_job_info *out, nd_error *err) {
 }
 
 int nd_jobs_list(nd_jobs *j, const nd_job_state *states, size_t nstates, const char *const *processes,
-                 size_t nprocesses, size_t offset, size_t limit, nd_job_info **out, size_t *n, size_t *total,
-                 nd_error *err) {
+                 size_t nprocesses, const char *owner, size_t offset, size_t limit, nd_job_info **out, size_t *n,
+                 size_t *total, nd_error *err) {
     pthread_mutex_lock(&j->lock);
-    int rc = nd_store_list(j, states, nstates, processes, nprocesses, offset, limit, out, n, total);
+    int rc = nd_store_list(j, states, nstates, processes, nprocesses, owner, offset, limit, out, n, total);
     pthread_mutex_unlock(&j->lock);
     return rc < 0 ? nd_fail(err, ND_E_INTERNAL, "", "the job index could not be read") : 0;
+}
+
+size_t nd_jobs_active(nd_jobs *j, const char *owner) {
+    pthread_mutex_lock(&j->lock);
+    size_t n = nd_store_active(j, owner);
+    pthread_mutex_unlock(&j->lock);
+    return n;
 }
 
 int nd_jobs_dismiss(nd_jobs *j, const char *id, nd_error *err) {
@@ -420,6 +436,7 @@ int nd_jobs_dismiss(nd_jobs *j, const char *id, nd_error *err) {
     pthread_mutex_lock(&j->lock);
     nd_running *r = j->running;
     while (r && strcmp(r->id, id) != 0) r = r->next;
+    withdraw_outputs(j, id);
     nd_store_delete(j, id);
     if (r) {
         /* The executor reaps it and removes the directory once the process is gone. */
@@ -493,8 +510,22 @@ void nd_jobs_counts(nd_jobs *j, size_t counts[5]) {
     pthread_mutex_unlock(&j->lock);
 }
 
-void nd_jobs_on_output(nd_jobs *j, nd_dataset_hook fn, void *ctx) {
+void nd_jobs_add_publisher(nd_jobs *j, const nd_job_publisher *p) {
     pthread_mutex_lock(&j->lock);
-    if (j->nhooks < sizeof j->hooks / sizeof j->hooks[0]) j->hooks[j->nhooks++] = (hook){fn, ctx};
+    if (j->npublishers < sizeof j->publishers / sizeof j->publishers[0]) j->publishers[j->npublishers++] = *p;
+    /* Outputs of the jobs that succeeded before this start are datasets again. */
+    enum { PAGE = 256 };
+    nd_job_state ok = ND_JOB_SUCCESSFUL;
+    for (size_t offset = 0;; offset += PAGE) {
+        nd_job_info *jobs = NULL;
+        size_t n = 0, total = 0;
+        if (nd_store_list(j, &ok, 1, NULL, 0, offset, PAGE, &jobs, &n, &total) < 0) break;
+        for (size_t i = 0; i < n; i++) {
+            publish_outputs(j, p, 1, jobs[i].id, jobs[i].process);
+            nd_job_info_clear(&jobs[i]);
+        }
+        free(jobs);
+        if (n < PAGE) break;
+    }
     pthread_mutex_unlock(&j->lock);
 }

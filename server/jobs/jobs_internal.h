@@ -26,22 +26,17 @@ typedef struct nd_running {
     struct nd_running *next;
 } nd_running;
 
-typedef struct hook {
-    nd_dataset_hook fn;
-    void *ctx;
-} hook;
-
 struct nd_jobs {
     nd_jobs_conf conf;        /* strings owned (strdup) */
     sqlite3 *db;
-    pthread_mutex_t lock;     /* guards db, running, hooks */
+    pthread_mutex_t lock;     /* guards db, running, publishers */
     pthread_cond_t changed;   /* a job finished, or work arrived */
     pthread_t thread;
     bool thread_started, stop;
     nd_running *running;
     size_t nrunning;
-    hook hooks[8];
-    size_t nhooks;
+    nd_job_publisher publishers[4];
+    size_t npublishers;
     double last_retention;
     double last_squeue;       /* Slurm: time of the last squeue */
 };
@@ -49,7 +44,8 @@ struct nd_jobs {
 /* store.c: every call with j->lock held. */
 int nd_store_open(nd_jobs *j, char *err, size_t errlen);
 void nd_store_close(nd_jobs *j);
-int nd_store_insert(nd_jobs *j, const char *id, const char *process, const char *request, double now);
+int nd_store_insert(nd_jobs *j, const char *id, const char *process, const char *owner, const char *request,
+                    double now);
 int nd_store_get(nd_jobs *j, const char *id, nd_job_info *out); /* 1 found, 0 not, <0 error */
 int nd_store_set_state(nd_jobs *j, const char *id, nd_job_state st, int progress, const char *message, double now);
 int nd_store_set_started(nd_jobs *j, const char *id, pid_t pid, const char *slurm_id, double now);
@@ -67,8 +63,10 @@ typedef struct nd_store_row {
 int nd_store_running(nd_jobs *j, nd_store_row **rows, size_t *n);
 /* Ids of finished jobs last updated before `before`. */
 int nd_store_expired(nd_jobs *j, double before, char (**ids)[ND_JOB_ID_LEN + 1], size_t *n);
+size_t nd_store_active(nd_jobs *j, const char *owner);
 int nd_store_list(nd_jobs *j, const nd_job_state *states, size_t nstates, const char *const *processes,
-                  size_t nprocesses, size_t offset, size_t limit, nd_job_info **out, size_t *n, size_t *total);
+                  size_t nprocesses, const char *owner, size_t offset, size_t limit, nd_job_info **out, size_t *n,
+                  size_t *total);
 void nd_store_counts(nd_jobs *j, size_t counts[5]);
 
 /* files.c */

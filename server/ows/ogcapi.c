@@ -139,6 +139,7 @@ static int build_landing(nd_req *rq, nd_resp *rs) {
         for (size_t i = 0; app->datasets && i < app->datasets->n; i++) {
             const nd_dataset *ds = app->datasets->items[i];
             if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
+            if (!nd_dataset_live(ds)) continue;
             json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/collections/%s", ds->id), "item",
                                               "application/json", ds->conf->title));
         }
@@ -165,6 +166,7 @@ static int build_landing(nd_req *rq, nd_resp *rs) {
     for (size_t i = 0; app->datasets && i < app->datasets->n; i++) {
         const nd_dataset *ds = app->datasets->items[i];
         if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue;
+        if (!nd_dataset_live(ds)) continue;
         nd_buf_puts(&b, "<tr><td><a href=\"/collections/");
         nd_buf_put_xml(&b, ds->id);
         nd_buf_puts(&b, "?f=html\">");
@@ -233,7 +235,8 @@ static int build_openapi(nd_req *rq, nd_resp *rs) {
 static int build_collections(nd_req *rq, nd_resp *rs) {
     json_t *list = json_array();
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++)
-        json_array_append_new(list, collection_json(rq, rq->app->datasets->items[i]));
+        if (nd_dataset_live(rq->app->datasets->items[i]))
+            json_array_append_new(list, collection_json(rq, rq->app->datasets->items[i]));
     for (size_t i = json_array_size(list); i-- > 0;) /* no name of a forbidden dataset leaks */
         if (!nd_auth_may(rq, ND_AUTH_DATASET, json_string_value(json_object_get(json_array_get(list, i), "id")),
                          ND_OP_READ))

@@ -88,6 +88,7 @@ bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out) {
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
         const nd_dataset *ds = rq->app->datasets->items[i];
         if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
+        if (!nd_dataset_live(ds)) continue;
         size_t n = 1 + (ds->nvars > 1 ? ds->nvars : 0);
         if (k >= n) {
             k -= n;
