@@ -12,11 +12,11 @@ JOBS ?= $(shell nproc)
 # Build and test dependencies, all Debian 12 packages.
 DEB_BUILD := build-essential cmake ninja-build pkg-config libmicrohttpd-dev libxml2-dev libjansson-dev \
 	libgdal-dev libproj-dev libnetcdf-dev libsqlite3-dev libyaml-dev zlib1g-dev libcairo2-dev libpng-dev \
-	libopenblas-dev liblapacke-dev libsuitesparse-dev libjwt-dev libssl-dev
+	libopenblas-dev liblapacke-dev libsuitesparse-dev libjwt-dev libssl-dev nodejs
 DEB_TOOLS := gdal-bin proj-bin netcdf-bin curl ca-certificates
 DEB_TEST := python3-pytest python3-requests python3-gdal python3-netcdf4 python3-xarray python3-owslib \
 	python3-numpy python3-lxml python3-shapely python3-jsonschema python3-sklearn slurm-wlm munge \
-	libclang-rt-14-dev
+	libclang-rt-14-dev chromium python-cartopy-data
 DEB_BENCH := nginx-light wrk mapserver-bin cgi-mapserver spawn-fcgi
 DEB_ALL := $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST) $(DEB_BENCH)
 
@@ -24,7 +24,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_o
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build build-asan samples demo demo-data test test-unit test-integration test-asan bench fuzz clean
+.PHONY: all deps build build-asan samples demo demo-data test test-unit test-integration test-asan bench fuzz viewer test-web clean
 
 all: build
 
@@ -35,6 +35,8 @@ deps:
 	  echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# npm is its own package beside Debian's nodejs, and part of the nodejs of nodesource.
+	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -44,6 +46,16 @@ $(ASAN_BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
+	$(MAKE) --no-print-directory viewer
+
+# The web viewer (web/) bundled by Vite into $(BUILD)/share/viewer, where nadir finds it; npm ci runs only
+# when node_modules is missing or older than the lock file.
+VIEWER_SRC := $(wildcard web/index.html web/vite.config.js web/package-lock.json web/src/*)
+viewer: $(BUILD)/share/viewer/index.html
+$(BUILD)/share/viewer/index.html: web/node_modules/.package-lock.json $(VIEWER_SRC)
+	cd web && NADIR_VIEWER_OUT=$(abspath $(BUILD))/share/viewer npm run --silent build
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
 
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
@@ -65,7 +77,7 @@ demo: demo-data
 	PORT=$(PORT) DATA_DIR=$(abspath $(DATA_DIR)) $(BUILD)/nadir serve -c $(DATA_DIR)/nadir.yaml --port $(PORT)
 
 test: build build-asan samples
-	$(MAKE) --no-print-directory test-unit test-integration BIN_DIR=$(BUILD)
+	$(MAKE) --no-print-directory test-unit test-integration test-web BIN_DIR=$(BUILD)
 	$(MAKE) --no-print-directory test-asan
 
 test-unit:
@@ -75,6 +87,12 @@ test-integration:
 	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
 	  GDAL_DEFAULT_WMS_CACHE_PATH=$(abspath $(BIN_DIR))/gdalwmscache \
 	  $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+# The viewer in Debian's Chromium (Playwright) against a real server; screenshots in $(BIN_DIR)/test-web.
+test-web: viewer
+	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  NADIR_VIEWER_DIR=$(abspath $(BUILD))/share/viewer NADIR_WEB_OUT=$(abspath $(BIN_DIR))/test-web \
+	  node --test tests/web/
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
