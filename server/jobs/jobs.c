@@ -519,7 +519,7 @@ void nd_jobs_add_publisher(nd_jobs *j, const nd_job_publisher *p) {
     for (size_t offset = 0;; offset += PAGE) {
         nd_job_info *jobs = NULL;
         size_t n = 0, total = 0;
-        if (nd_store_list(j, &ok, 1, NULL, 0, offset, PAGE, &jobs, &n, &total) < 0) break;
+        if (nd_store_list(j, &ok, 1, NULL, 0, NULL, offset, PAGE, &jobs, &n, &total) < 0) break;
         for (size_t i = 0; i < n; i++) {
             publish_outputs(j, p, 1, jobs[i].id, jobs[i].process);
             nd_job_info_clear(&jobs[i]);

@@ -6,16 +6,29 @@
 
 #include "jobs_internal.h"
 
+/* synchronous=FULL: the 201 that follows an insert promises the job, and with NORMAL a power cut may take
+ * back the last commits of the WAL (a killed process never does). Job rows are few, small writes. */
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS jobs("
     " id TEXT PRIMARY KEY, process TEXT NOT NULL, state INTEGER NOT NULL, progress INTEGER NOT NULL DEFAULT 0,"
     " message TEXT NOT NULL DEFAULT '', created REAL NOT NULL, started REAL NOT NULL DEFAULT 0,"
     " finished REAL NOT NULL DEFAULT 0, updated REAL NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
-    " slurm_id TEXT NOT NULL DEFAULT '', request TEXT);"
+    " slurm_id TEXT NOT NULL DEFAULT '', request TEXT, owner TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, created);"
     "CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created);";
+
+/* Indexes written before jobs had owners get the column (their jobs belong to anonymous callers). */
+static void add_owner_column(sqlite3 *db) {
+    sqlite3_stmt *st = NULL;
+    bool has = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'owner'", -1, &st, NULL) == SQLITE_OK)
+        has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!has) sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''", NULL, NULL, NULL);
+    sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, state)", NULL, NULL, NULL);
+}
 
 int nd_store_open(nd_jobs *j, char *err, size_t errlen) {
     char path[4096];
@@ -36,6 +49,7 @@ int nd_store_open(nd_jobs *j, char *err, size_t errlen) {
         j->db = NULL;
         return -1;
     }
+    add_owner_column(j->db);
     return 0;
 }
 
@@ -58,19 +72,21 @@ static int done(sqlite3_stmt *st) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int nd_store_insert(nd_jobs *j, const char *id, const char *process, const char *request, double now) {
-    sqlite3_stmt *st = prep(j, "INSERT INTO jobs(id, process, state, created, updated, request, message)"
-                               " VALUES(?, ?, 0, ?, ?, ?, 'accepted')");
+int nd_store_insert(nd_jobs *j, const char *id, const char *process, const char *owner, const char *request,
+                    double now) {
+    sqlite3_stmt *st = prep(j, "INSERT INTO jobs(id, process, state, created, updated, request, message, owner)"
+                               " VALUES(?, ?, 0, ?, ?, ?, 'accepted', ?)");
     if (!st) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, process, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, now);
     sqlite3_bind_double(st, 4, now);
     if (request) sqlite3_bind_text(st, 5, request, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, owner ? owner : "", -1, SQLITE_STATIC);
     return done(st);
 }
 
-#define COLS "id, process, state, progress, message, created, started, finished, updated, request"
+#define COLS "id, process, state, progress, message, created, started, finished, updated, request, owner"
 
 static void row_info(sqlite3_stmt *st, nd_job_info *o) {
     memset(o, 0, sizeof *o);
@@ -86,6 +102,8 @@ static void row_info(sqlite3_stmt *st, nd_job_info *o) {
     o->updated = sqlite3_column_double(st, 8);
     const unsigned char *r = sqlite3_column_text(st, 9);
     o->request = r ? nd_xstrdup((const char *)r) : NULL;
+    const unsigned char *w = sqlite3_column_text(st, 10);
+    snprintf(o->owner, sizeof o->owner, "%s", w ? (const char *)w : "");
 }
 
 int nd_store_get(nd_jobs *j, const char *id, nd_job_info *out) {
@@ -185,8 +203,9 @@ int nd_store_expired(nd_jobs *j, double before, char (**ids)[ND_JOB_ID_LEN + 1],
 }
 
 /* WHERE clause with one placeholder per filter value; the values are bound, never spliced. */
-static void where(nd_buf *b, size_t nstates, size_t nprocesses) {
+static void where(nd_buf *b, size_t nstates, size_t nprocesses, const char *owner) {
     nd_buf_puts(b, " WHERE state <> 4");
+    if (owner) nd_buf_puts(b, " AND owner = ?");
     if (nstates) {
         nd_buf_puts(b, " AND state IN (");
         for (size_t i = 0; i < nstates; i++) nd_buf_puts(b, i ? ",?" : "?");
@@ -200,36 +219,38 @@ static void where(nd_buf *b, size_t nstates, size_t nprocesses) {
 }
 
 static int bind_filters(sqlite3_stmt *st, const nd_job_state *states, size_t nstates, const char *const *processes,
-                        size_t nprocesses) {
+                        size_t nprocesses, const char *owner) {
     int k = 1;
+    if (owner) sqlite3_bind_text(st, k++, owner, -1, SQLITE_STATIC);
     for (size_t i = 0; i < nstates; i++) sqlite3_bind_int(st, k++, (int)states[i]);
     for (size_t i = 0; i < nprocesses; i++) sqlite3_bind_text(st, k++, processes[i], -1, SQLITE_STATIC);
     return k;
 }
 
 int nd_store_list(nd_jobs *j, const nd_job_state *states, size_t nstates, const char *const *processes,
-                  size_t nprocesses, size_t offset, size_t limit, nd_job_info **out, size_t *n, size_t *total) {
+                  size_t nprocesses, const char *owner, size_t offset, size_t limit, nd_job_info **out, size_t *n,
+                  size_t *total) {
     *out = NULL;
     *n = *total = 0;
     nd_buf b = {0};
     nd_buf_puts(&b, "SELECT count(*) FROM jobs");
-    where(&b, nstates, nprocesses);
+    where(&b, nstates, nprocesses, owner);
     sqlite3_stmt *st = prep(j, b.data);
     if (!st) {
         nd_buf_free(&b);
         return -1;
     }
-    bind_filters(st, states, nstates, processes, nprocesses);
+    bind_filters(st, states, nstates, processes, nprocesses, owner);
     if (sqlite3_step(st) == SQLITE_ROW) *total = (size_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     nd_buf_reset(&b);
     nd_buf_puts(&b, "SELECT " COLS " FROM jobs");
-    where(&b, nstates, nprocesses);
+    where(&b, nstates, nprocesses, owner);
     nd_buf_puts(&b, " ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?");
     st = prep(j, b.data);
     nd_buf_free(&b);
     if (!st) return -1;
-    int k = bind_filters(st, states, nstates, processes, nprocesses);
+    int k = bind_filters(st, states, nstates, processes, nprocesses, owner);
     sqlite3_bind_int64(st, k, (sqlite3_int64)limit);
     sqlite3_bind_int64(st, k + 1, (sqlite3_int64)offset);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -238,6 +259,15 @@ int nd_store_list(nd_jobs *j, const nd_job_state *states, size_t nstates, const 
     }
     sqlite3_finalize(st);
     return 0;
+}
+
+size_t nd_store_active(nd_jobs *j, const char *owner) {
+    sqlite3_stmt *st = prep(j, "SELECT count(*) FROM jobs WHERE owner = ? AND state IN (0, 1)");
+    if (!st) return 0;
+    sqlite3_bind_text(st, 1, owner ? owner : "", -1, SQLITE_STATIC);
+    size_t n = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return n;
 }
 
 void nd_store_counts(nd_jobs *j, size_t counts[5]) {

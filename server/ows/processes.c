@@ -118,7 +118,8 @@ static int list_processes(nd_req *rq, nd_resp *rs) {
     size_t n = nd_process_count();
     json_t *arr = json_array();
     for (size_t i = (size_t)offset; i < n && i < (size_t)offset + (size_t)limit; i++)
-        json_array_append_new(arr, summary(rq, nd_process_at(i)));
+        if (nd_auth_may(rq, ND_AUTH_PROCESS, nd_process_at(i)->id, ND_OP_EXECUTE))
+            json_array_append_new(arr, summary(rq, nd_process_at(i)));
     json_t *links = json_array();
     json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/processes?limit=%ld&offset=%ld", limit, offset),
                                       "self", "application/json", NULL));
@@ -131,6 +132,7 @@ static int list_processes(nd_req *rq, nd_resp *rs) {
 static int describe_process(nd_req *rq, nd_resp *rs) {
     const nd_process *p = nd_process_find(nd_req_param(rq, "id"));
     if (!p) return nd_fail(&rq->err, ND_E_NO_SUCH_PROCESS, "processId", "there is no process with this id");
+    if (nd_auth_check(rq, ND_AUTH_PROCESS, p->id, ND_OP_EXECUTE)) return -1;
     json_t *o = summary(rq, p);
     json_t *ins = json_object(), *outs = json_object();
     for (size_t i = 0; i < p->ninputs; i++) {
@@ -220,7 +222,7 @@ static int get_job(nd_req *rq, nd_resp *rs) {
     nd_jobs *j = jobs_of(rq);
     if (!j) return -ND_E_UNAVAILABLE;
     nd_job_info info;
-    int rc = nd_jobs_get(j, nd_req_param(rq, "jobId"), &info, &rq->err);
+    int rc = nd_processing_job(rq, j, nd_req_param(rq, "jobId"), &info);
     if (rc < 0) return rc;
     json_t *o = status_info(rq, &info);
     nd_job_info_clear(&info);
@@ -232,7 +234,8 @@ static int get_results(nd_req *rq, nd_resp *rs) {
     if (!j) return -ND_E_UNAVAILABLE;
     const char *id = nd_req_param(rq, "jobId");
     json_t *outs;
-    int rc = nd_jobs_results(j, id, &outs, &rq->err);
+    int rc = nd_processing_owned(rq, j, id);
+    if (rc == 0) rc = nd_jobs_results(j, id, &outs, &rq->err);
     if (rc < 0) return rc;
     json_t *doc = results_doc(rq, id, outs);
     json_decref(outs);
@@ -244,7 +247,8 @@ static int get_result_output(nd_req *rq, nd_resp *rs) {
     if (!j) return -ND_E_UNAVAILABLE;
     const char *id = nd_req_param(rq, "jobId");
     json_t *outs;
-    int rc = nd_jobs_results(j, id, &outs, &rq->err);
+    int rc = nd_processing_owned(rq, j, id);
+    if (rc == 0) rc = nd_jobs_results(j, id, &outs, &rq->err);
     if (rc < 0) return rc;
     json_t *o = json_object_get(outs, nd_req_param(rq, "output"));
     if (!o) rc = nd_fail(&rq->err, ND_E_NOT_FOUND, "output", "the job has no such output");
@@ -258,7 +262,7 @@ static int dismiss(nd_req *rq, nd_resp *rs) {
     if (!j) return -ND_E_UNAVAILABLE;
     nd_job_info info;
     const char *id = nd_req_param(rq, "jobId");
-    int rc = nd_jobs_get(j, id, &info, &rq->err);
+    int rc = nd_processing_job(rq, j, id, &info);
     if (rc < 0) return rc;
     if ((rc = nd_jobs_dismiss(j, id, &rq->err)) < 0) {
         nd_job_info_clear(&info);
@@ -317,7 +321,8 @@ static int list_jobs(nd_req *rq, nd_resp *rs) {
     nd_job_info *items = NULL;
     size_t n = 0, total = 0;
     if (!type || !strcmp(type, "process")) {
-        int rc = nd_jobs_list(j, states, ns, pv, np, (size_t)offset, (size_t)limit, &items, &n, &total, &rq->err);
+        int rc = nd_jobs_list(j, states, ns, pv, np, nd_processing_owner_filter(rq), (size_t)offset, (size_t)limit,
+                              &items, &n, &total, &rq->err);
         if (rc < 0) return rc;
     }
     json_t *arr = json_array();
@@ -392,6 +397,7 @@ static int execute(nd_req *rq, nd_resp *rs) {
     if (!p) return nd_fail(&rq->err, ND_E_NO_SUCH_PROCESS, "processId", "there is no process with this id");
     nd_jobs *j = jobs_of(rq);
     if (!j) return -ND_E_UNAVAILABLE;
+    if (nd_processing_may_submit(rq, j, p->id)) return -1;
     json_error_t jerr;
     json_t *body = rq->body_len ? json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
     if (!body || !json_is_object(body)) {
@@ -420,7 +426,7 @@ static int execute(nd_req *rq, nd_resp *rs) {
     if (!rc) {
         request = json_pack("{s:s, s:O?, s:O?}", "response", response ? response : "document", "outputs", outputs,
                             "subscriber", json_object_get(body, "subscriber"));
-        rc = nd_jobs_submit(j, p->id, inputs, request, id, &rq->err);
+        rc = nd_jobs_submit(j, p->id, nd_auth_owner(rq), inputs, request, id, &rq->err);
     }
     json_decref(inputs);
     json_decref(request);

@@ -19,4 +19,13 @@ void nd_processing_publish_init(nd_app *app, nd_jobs *jobs);
 /* ISO 8601 UTC with milliseconds. */
 const char *nd_processing_time(nd_req *rq, double t);
 
+/* nd_jobs_get for the caller: another user's job is NO_SUCH_JOB (admins see every job). */
+int nd_processing_job(nd_req *rq, nd_jobs *j, const char *id, nd_job_info *out);
+/* 0 when the job exists and the caller may see it. */
+int nd_processing_owned(nd_req *rq, nd_jobs *j, const char *id);
+/* The owner a job list is limited to: NULL (every job) without auth or for admins. */
+const char *nd_processing_owner_filter(const nd_req *rq);
+/* 0 when the caller may run process now: its execute rule, then the caller's job quota (429). */
+int nd_processing_may_submit(nd_req *rq, nd_jobs *j, const char *process);
+
 #endif

@@ -123,6 +123,13 @@ json_t *nd_stac_collection_out(nd_req *rq, json_t *c) {
     return c;
 }
 
+void nd_stac_drop_forbidden(nd_req *rq, json_t *list) {
+    for (size_t i = json_array_size(list); nd_auth_active(rq) && i-- > 0;)
+        if (!nd_auth_may(rq, ND_AUTH_DATASET, json_string_value(json_object_get(json_array_get(list, i), "id")),
+                         ND_OP_READ))
+            json_array_remove(list, i);
+}
+
 static int landing(nd_req *rq, nd_resp *rs) {
     json_t *conf = json_array();
     for (const char *const *c = stac_conformance; *c; c++) json_array_append_new(conf, json_string(*c));
@@ -147,6 +154,7 @@ static int landing(nd_req *rq, nd_resp *rs) {
     json_t *c;
     json_array_foreach(colls, i, c) {
         const char *id = json_string_value(json_object_get(c, "id"));
+        if (!nd_auth_may(rq, ND_AUTH_DATASET, id, ND_OP_READ)) continue; /* no name of a forbidden collection leaks */
         json_array_append_new(links, nd_json_link(rq, nd_arena_printf(rq->arena, "/stac/collections/%s", urlpart(rq, id)),
                                                   "child", "application/json",
                                                   json_string_value(json_object_get(c, "title"))));
@@ -181,6 +189,7 @@ static int collection_queryables(nd_req *rq, nd_resp *rs) {
     json_t *c = nd_cat_get_collection(g_cat, id);
     if (!c) return nd_fail(&rq->err, ND_E_NOT_FOUND, "collectionId", "No collection with this id");
     json_decref(c);
+    if (nd_auth_check(rq, ND_AUTH_DATASET, id, ND_OP_READ)) return -1;
     return queryables_of(rq, rs, id);
 }
 
@@ -208,6 +217,7 @@ static int collections(nd_req *rq, nd_resp *rs) {
     json_t *list = nd_cat_list_collections(g_cat, q, b ? bbox : NULL, dt ? iv : NULL);
     size_t i;
     json_t *c;
+    nd_stac_drop_forbidden(rq, list);
     json_array_foreach(list, i, c) nd_stac_collection_out(rq, c);
     json_t *links = json_array();
     json_array_append_new(links, nd_json_link(rq, "/stac/collections", "self", "application/json", NULL));
@@ -222,6 +232,10 @@ static int collections(nd_req *rq, nd_resp *rs) {
 static int collection(nd_req *rq, nd_resp *rs) {
     json_t *c = nd_cat_get_collection(g_cat, nd_req_param(rq, "collectionId"));
     if (!c) return nd_fail(&rq->err, ND_E_NOT_FOUND, "collectionId", "No collection with this id");
+    if (nd_auth_check(rq, ND_AUTH_DATASET, nd_req_param(rq, "collectionId"), ND_OP_READ)) {
+        json_decref(c);
+        return -1;
+    }
     return nd_stac_send(rs, nd_stac_collection_out(rq, c), 200, NULL);
 }
 
@@ -230,6 +244,7 @@ static int item(nd_req *rq, nd_resp *rs) {
     json_t *c = nd_cat_get_collection(g_cat, cid);
     if (!c) return nd_fail(&rq->err, ND_E_NOT_FOUND, "collectionId", "No collection with this id");
     json_decref(c);
+    if (nd_auth_check(rq, ND_AUTH_DATASET, cid, ND_OP_READ)) return -1;
     json_t *it = nd_cat_get_item(g_cat, cid, nd_req_param(rq, "itemId"));
     if (!it) return nd_fail(&rq->err, ND_E_NOT_FOUND, "itemId", "No item with this id in the collection");
     return nd_stac_send(rs, nd_stac_item_out(rq, it), 200, ND_GEOJSON);
@@ -304,8 +319,8 @@ void nd_stac_register(nd_app *app) {
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) nd_router_add(app->router, &routes[i]);
     if (cfg && cfg->catalog.transactions) {
-        if (!cfg->catalog.api_key) {
-            fprintf(stderr, "nadir: catalog.transactions needs catalog.api_key (until full authentication)\n");
+        if (!cfg->catalog.api_key && !cfg->auth.enabled) {
+            fprintf(stderr, "nadir: catalog.transactions needs an auth section or catalog.api_key\n");
             exit(1);
         }
         nd_stac_tx_register(app);

@@ -17,6 +17,8 @@ int nd_stac_send(nd_resp *rs, json_t *o, int status, const char *type);
 /* An item as served: links added, asset hrefs on this server made absolute (item is modified). */
 json_t *nd_stac_item_out(nd_req *rq, json_t *item);
 json_t *nd_stac_collection_out(nd_req *rq, json_t *coll);
+/* Removes from a JSON array of collections those the caller may not read. */
+void nd_stac_drop_forbidden(nd_req *rq, json_t *list);
 /* Parses the request body as a JSON object (limit-checked); errors name "body". */
 int nd_stac_body(nd_req *rq, json_t **out);
 

@@ -385,9 +385,30 @@ static const char *self_url(nd_req *rq) {
     return nd_req_url(rq, rq->query && *rq->query ? nd_arena_printf(rq->arena, "%s?%s", rq->path, rq->query) : rq->path);
 }
 
+/* Searches only the collections the caller may read: named ones are checked, and "any collection" becomes
+ * the readable ones (or one that matches nothing) when some are forbidden. */
+static int readable_collections(nd_req *rq, params *p) {
+    if (!nd_auth_active(rq)) return 0;
+    for (size_t i = 0; i < p->s.ncollections; i++)
+        if (nd_auth_check(rq, ND_AUTH_DATASET, p->colls[i], ND_OP_READ)) return -1;
+    if (p->s.ncollections) return 0;
+    json_t *all = nd_cat_list_collections(nd_stac_cat(), NULL, NULL, NULL);
+    size_t total = json_array_size(all);
+    nd_stac_drop_forbidden(rq, all);
+    if (json_array_size(all) < total) {
+        for (size_t i = 0; i < json_array_size(all) && i < MAX_LIST; i++)
+            p->colls[p->s.ncollections++] =
+                nd_arena_strdup(rq->arena, json_string_value(json_object_get(json_array_get(all, i), "id")));
+        if (!p->s.ncollections) p->colls[p->s.ncollections++] = ""; /* no collection has an empty id */
+    }
+    json_decref(all);
+    return 0;
+}
+
 static int run(nd_req *rq, nd_resp *rs, params *p, json_t *post_body) {
     p->s.collections = p->colls;
     p->s.ids = p->ids;
+    if (readable_collections(rq, p)) return -1;
     char *fp = json_dumps(p->canon, JSON_COMPACT | JSON_SORT_KEYS);
     p->s.fingerprint = nd_arena_strdup(rq->arena, fp);
     free(fp);

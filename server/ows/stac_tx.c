@@ -1,5 +1,5 @@
 /* STAC transactions (create, replace, patch, delete of items and collections), on only when configured and
- * guarded by the configured API key until the security issue brings full authentication. */
+ * guarded by the transactions rules of the auth section, or by the catalogue's API key without one. */
 #include <openssl/crypto.h>
 #include <string.h>
 #include <strings.h>
@@ -8,7 +8,14 @@
 
 #define MAX_BATCH 10000
 
+/* With an auth section, the transactions rule of the collection decides (creating a collection is for admins);
+ * without one, the catalogue's own API key. */
 static int authorize(nd_req *rq) {
+    if (nd_auth_active(rq)) {
+        const char *id = nd_req_param(rq, "collectionId");
+        if (!id) return nd_auth_may(rq, ND_AUTH_DATASET, NULL, ND_OP_ADMIN) ? 0 : nd_auth_refuse(rq, "Creating collections");
+        return nd_auth_check(rq, ND_AUTH_DATASET, id, ND_OP_TRANSACTIONS);
+    }
     const char *key = rq->app->config->catalog.api_key;
     const char *auth = nd_req_header(rq, "Authorization"), *x = nd_req_header(rq, "X-API-Key");
     const char *given = x;

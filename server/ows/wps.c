@@ -353,6 +353,7 @@ json_t *wps_outputs_json(const wps_exec *x) {
 int wps_submit(nd_req *rq, wps_exec *x, const char *version, char id[ND_JOB_ID_LEN + 1]) {
     nd_jobs *j = nd_app_jobs(rq->app);
     if (!j) return nd_fail(&rq->err, ND_E_UNAVAILABLE, "", "processing is not available on this server");
+    if (nd_processing_may_submit(rq, j, x->process->id)) return -1;
     if (x->async && !x->process->async)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "mode", "this process does not run asynchronously");
     nd_process_limits lim = nd_processing_limits(rq);
@@ -361,7 +362,7 @@ int wps_submit(nd_req *rq, wps_exec *x, const char *version, char id[ND_JOB_ID_L
     if (rc < 0) return rc;
     json_t *request = json_pack("{s:s, s:o, s:b, s:b, s:s?}", "wps", version, "outputs", wps_outputs_json(x), "lineage",
                                 x->lineage, "status", x->status, "raw", x->raw);
-    rc = nd_jobs_submit(j, x->process->id, inputs, request, id, &rq->err);
+    rc = nd_jobs_submit(j, x->process->id, nd_auth_owner(rq), inputs, request, id, &rq->err);
     json_decref(inputs);
     json_decref(request);
     return rc;
@@ -373,7 +374,8 @@ int wps_process_list(nd_req *rq, const nd_process ***out, size_t *n) {
     const nd_process **list = nd_arena_alloc(rq->arena, (nd_process_count() + 64) * sizeof *list);
     *n = 0;
     if (!strcasecmp(ids, "ALL")) {
-        for (size_t i = 0; i < nd_process_count(); i++) list[(*n)++] = nd_process_at(i);
+        for (size_t i = 0; i < nd_process_count(); i++)
+            if (nd_auth_may(rq, ND_AUTH_PROCESS, nd_process_at(i)->id, ND_OP_EXECUTE)) list[(*n)++] = nd_process_at(i);
     } else {
         char *s = nd_arena_strdup(rq->arena, ids), *save = NULL;
         for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {

@@ -52,6 +52,7 @@ int wps10_capabilities(nd_req *rq, nd_resp *rs) {
     nd_buf_puts(&b, "</ows:OperationsMetadata><wps:ProcessOfferings>");
     for (size_t i = 0; i < nd_process_count(); i++) {
         const nd_process *p = nd_process_at(i);
+        if (!nd_auth_may(rq, ND_AUTH_PROCESS, p->id, ND_OP_EXECUTE)) continue; /* what the caller cannot run is not offered */
         nd_buf_printf(&b, "<wps:Process wps:processVersion=\"%s\">", p->version);
         ows_text(&b, "Identifier", p->id);
         ows_text(&b, "Title", p->title);
@@ -353,7 +354,7 @@ static int respond_for(nd_req *rq, nd_resp *rs, const char *id) {
     nd_jobs *j = nd_app_jobs(rq->app);
     if (!j) return nd_fail(&rq->err, ND_E_UNAVAILABLE, "", "processing is not available on this server");
     nd_job_info info;
-    int rc = nd_jobs_get(j, id, &info, &rq->err);
+    int rc = nd_processing_job(rq, j, id, &info);
     if (rc < 0) return rc;
     json_t *request = info.request ? json_loads(info.request, 0, NULL) : NULL;
     if (!request) request = json_object();
@@ -407,7 +408,7 @@ int wps10_execute(nd_req *rq, nd_resp *rs, wps_exec *x) {
             return nd_fail(&rq->err, ND_E_UNAVAILABLE, "", "the process did not finish in time; use storeExecuteResponse");
         if (x->raw) {
             nd_job_info info;
-            if ((rc = nd_jobs_get(j, id, &info, &rq->err)) < 0) return rc;
+            if ((rc = nd_processing_job(rq, j, id, &info)) < 0) return rc;
             nd_job_state st = info.state;
             char msg[512];
             snprintf(msg, sizeof msg, "%s", info.message);
@@ -417,7 +418,7 @@ int wps10_execute(nd_req *rq, nd_resp *rs, wps_exec *x) {
         }
     }
     nd_job_info info;
-    if ((rc = nd_jobs_get(j, id, &info, &rq->err)) < 0) return rc;
+    if ((rc = nd_processing_job(rq, j, id, &info)) < 0) return rc;
     json_t *request = json_pack("{s:o, s:b, s:b}", "outputs", wps_outputs_json(x), "lineage", x->lineage, "stored",
                                 x->async);
     rc = execute_response(rq, rs, &info, request);

@@ -43,6 +43,7 @@ int wps20_capabilities(nd_req *rq, nd_resp *rs) {
     nd_buf_puts(&b, "</ows:OperationsMetadata><wps:Contents>");
     for (size_t i = 0; i < nd_process_count(); i++) {
         const nd_process *p = nd_process_at(i);
+        if (!nd_auth_may(rq, ND_AUTH_PROCESS, p->id, ND_OP_EXECUTE)) continue; /* what the caller cannot run is not offered */
         nd_buf_printf(&b, "<wps:ProcessSummary jobControlOptions=\"%s\" outputTransmission=\"value reference\" "
                           "processVersion=\"%s\">", job_control(p), p->version);
         ows_text(&b, "Title", p->title);
@@ -182,7 +183,7 @@ static int result(nd_req *rq, nd_resp *rs, const char *id) {
     nd_jobs *j = jobs(rq);
     if (!j) return -(int)rq->err.code;
     nd_job_info info;
-    int rc = nd_jobs_get(j, id, &info, &rq->err);
+    int rc = nd_processing_job(rq, j, id, &info);
     if (rc < 0) return rc;
     json_t *request = info.request ? json_loads(info.request, 0, NULL) : NULL;
     const nd_process *p = nd_process_find(info.process);
@@ -278,7 +279,7 @@ int wps20_execute(nd_req *rq, nd_resp *rs, wps_exec *x) {
     if (nd_jobs_wait(j, id, rq->app->config->jobs.sync_timeout_s * 1000) != 0)
         return nd_fail(&rq->err, ND_E_UNAVAILABLE, "", "the process did not finish in time; use mode=async");
     nd_job_info info;
-    if ((rc = nd_jobs_get(j, id, &info, &rq->err)) < 0) return rc;
+    if ((rc = nd_processing_job(rq, j, id, &info)) < 0) return rc;
     nd_job_state st = info.state;
     char msg[512];
     snprintf(msg, sizeof msg, "%s", info.message);
@@ -292,7 +293,7 @@ int wps20_get_status(nd_req *rq, nd_resp *rs) {
     const char *id = j ? job_id(rq) : NULL;
     if (!id) return -(int)rq->err.code;
     nd_job_info info;
-    int rc = nd_jobs_get(j, id, &info, &rq->err);
+    int rc = nd_processing_job(rq, j, id, &info);
     if (rc < 0) return rc;
     rc = status_info(rs, info.id, info.state, info.progress);
     nd_job_info_clear(&info);
@@ -309,7 +310,7 @@ int wps20_dismiss(nd_req *rq, nd_resp *rs) {
     const char *id = j ? job_id(rq) : NULL;
     if (!id) return -(int)rq->err.code;
     nd_job_info info;
-    int rc = nd_jobs_get(j, id, &info, &rq->err);
+    int rc = nd_processing_job(rq, j, id, &info);
     if (rc < 0) return rc;
     nd_job_info_clear(&info);
     if ((rc = nd_jobs_dismiss(j, id, &rq->err)) < 0) return rc;

@@ -43,7 +43,7 @@ static nd_jobs *start(int workers, int timeout_s) {
 static void submit(nd_jobs *j, const char *process, const char *inputs, char id[ND_JOB_ID_LEN + 1]) {
     json_t *in = J(inputs);
     nd_error err = {0};
-    if (nd_jobs_submit(j, process, in, NULL, id, &err) < 0) ND_FAIL_AT("submit: %s", err.detail);
+    if (nd_jobs_submit(j, process, "", in, NULL, id, &err) < 0) ND_FAIL_AT("submit: %s", err.detail);
     json_decref(in);
 }
 
@@ -238,20 +238,20 @@ ND_TEST(list_filters_and_pages) {
     nd_job_info *items;
     size_t n, total;
     nd_error err = {0};
-    CHECK_INT(nd_jobs_list(j, NULL, 0, NULL, 0, 0, 2, &items, &n, &total, &err), 0);
+    CHECK_INT(nd_jobs_list(j, NULL, 0, NULL, 0, NULL, 0, 2, &items, &n, &total, &err), 0);
     CHECK_INT(n, 2);
     CHECK_INT(total, 5);
     CHECK_STR(items[0].id, ids[4]); /* newest first */
     for (size_t i = 0; i < n; i++) nd_job_info_clear(&items[i]);
     free(items);
-    CHECK_INT(nd_jobs_list(j, NULL, 0, NULL, 0, 4, 2, &items, &n, &total, &err), 0);
+    CHECK_INT(nd_jobs_list(j, NULL, 0, NULL, 0, NULL, 4, 2, &items, &n, &total, &err), 0);
     CHECK_INT(n, 1);
     CHECK_STR(items[0].id, ids[0]);
     nd_job_info_clear(&items[0]);
     free(items);
     const char *procs[] = {"sleep"};
     nd_job_state ok = ND_JOB_SUCCESSFUL;
-    CHECK_INT(nd_jobs_list(j, &ok, 1, procs, 1, 0, 10, &items, &n, &total, &err), 0);
+    CHECK_INT(nd_jobs_list(j, &ok, 1, procs, 1, NULL, 0, 10, &items, &n, &total, &err), 0);
     CHECK_INT(total, 2);
     for (size_t i = 0; i < n; i++) {
         CHECK_STR(items[i].process, "sleep");
@@ -259,7 +259,7 @@ ND_TEST(list_filters_and_pages) {
     }
     free(items);
     nd_job_state failed = ND_JOB_FAILED;
-    CHECK_INT(nd_jobs_list(j, &failed, 1, NULL, 0, 0, 10, &items, &n, &total, &err), 0);
+    CHECK_INT(nd_jobs_list(j, &failed, 1, NULL, 0, NULL, 0, 10, &items, &n, &total, &err), 0);
     CHECK_INT(total, 0);
     free(items);
     size_t counts[5];

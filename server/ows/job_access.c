@@ -1,0 +1,30 @@
+/* Who may submit, see and dismiss jobs: the process's execute rule, the caller's job quota, and ownership
+ * (a job is its submitter's; admins see every job). Shared by WPS and OGC API - Processes. */
+#include "nadir/auth.h"
+#include "nadir/limits.h"
+#include "processing.h"
+
+int nd_processing_job(nd_req *rq, nd_jobs *j, const char *id, nd_job_info *out) {
+    int rc = nd_jobs_get(j, id, out, &rq->err);
+    if (rc < 0 || nd_auth_owns(rq, out->owner)) return rc;
+    /* Someone else's job answers as an unknown one: its id and existence are not the caller's business. */
+    nd_job_info_clear(out);
+    return nd_fail(&rq->err, ND_E_NO_SUCH_JOB, "jobId", "there is no job with this id");
+}
+
+int nd_processing_owned(nd_req *rq, nd_jobs *j, const char *id) {
+    nd_job_info info;
+    int rc = nd_processing_job(rq, j, id, &info);
+    if (rc == 0) nd_job_info_clear(&info);
+    return rc;
+}
+
+const char *nd_processing_owner_filter(const nd_req *rq) {
+    if (!nd_auth_active(rq) || (rq->who && rq->who->admin)) return NULL;
+    return nd_auth_owner(rq);
+}
+
+int nd_processing_may_submit(nd_req *rq, nd_jobs *j, const char *process) {
+    if (nd_auth_check(rq, ND_AUTH_PROCESS, process, ND_OP_EXECUTE)) return -1;
+    return nd_limits_job_quota(rq, nd_jobs_active(j, nd_auth_owner(rq)));
+}
