@@ -1,10 +1,12 @@
 /* `nadir run-job DIR`: the child side of a job. Reads DIR/inputs.json, runs the kernel, writes
  * DIR/outputs.json then DIR/status.json, each by atomic rename, so the server (or Slurm) only ever
  * sees whole documents; progress goes into status.json as it comes. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jobs_internal.h"
 #include "nadir/process.h"
@@ -37,6 +39,25 @@ static int progress(nd_kernel_env *env, int percent, const char *message) {
         write_status(rs->dir, "running", percent, message);
         rs->last_percent = percent;
         rs->last_write = now;
+    }
+    return 0;
+}
+
+/* Every file output on disk before the job can be reported successful: a kernel writes its files in
+ * place, and a power cut after status.json says "successful" must not leave a result cut short. */
+static int sync_outputs(const char *dir, json_t *outputs) {
+    const char *key;
+    json_t *o;
+    json_object_foreach(outputs, key, o) {
+        const char *file = json_string_value(json_object_get(o, "file"));
+        if (!file) continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        int rc = fsync(fd);
+        close(fd);
+        if (rc != 0) return -1;
     }
     return 0;
 }
@@ -80,7 +101,8 @@ int nd_job_run(const char *dir) {
     } else {
         char *text = json_dumps(outputs, JSON_COMPACT);
         snprintf(path, sizeof path, "%s/outputs.json", dir);
-        if (nd_write_atomic(path, text, strlen(text)) != 0) exit_code = fail(dir, "the outputs could not be written");
+        if (sync_outputs(dir, outputs) != 0 || nd_write_atomic(path, text, strlen(text)) != 0)
+            exit_code = fail(dir, "the outputs could not be written");
         else write_status(dir, "successful", 100, "done");
         free(text);
     }
