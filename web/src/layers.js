@@ -22,7 +22,9 @@ export class Layers {
   async load(container) {
     const groups = await wmsLayers();
     container.replaceChildren();
-    const bases = groups.flatMap((g) => g.layers).filter((l) => BASE_RE.test(l.name) && !l.time);
+    // A dataset's true-colour composite before its single bands.
+    const bases = groups.flatMap((g) => g.layers).filter((l) => BASE_RE.test(l.name) && !l.time)
+      .sort((a, b) => b.name.endsWith('/rgb') - a.name.endsWith('/rgb'));
     this.addBase(container, bases);
     for (const g of groups) {
       const list = el('ul', { class: 'layers' });
@@ -38,11 +40,13 @@ export class Layers {
   addBase(container, bases) {
     const select = el('select', { id: 'base-select' }, el('option', { value: '' }, 'None'),
       ...bases.map((b) => el('option', { value: b.name }, b.title)));
-    this.base = new TileLayer({ zIndex: -1, properties: { name: 'base' } });
+    // Own class names keep each layer on its own canvas (OpenLayers merges layers of one class).
+    this.base = new TileLayer({ zIndex: -1, className: 'ol-layer nd-base', properties: { name: 'base' } });
     this.map.addLayer(this.base);
     const setBase = (name) => {
       // nadir's XYZ tiles (the WMTS service in Web Mercator), cached on the server.
-      this.base.setSource(name ? new XYZ({ url: url(`/tiles/${name.replace('/', ':')}/{z}/{x}/{y}.png`), crossOrigin: 'anonymous' }) : null);
+      // The template's braces must stay unescaped: appended to the service URL, not built by URL().
+      this.base.setSource(name ? new XYZ({ url: `${url('/tiles/')}${encodeURIComponent(name.replace('/', ':'))}/{z}/{x}/{y}.png`, crossOrigin: 'anonymous' }) : null);
       this.baseName = name;
     };
     select.addEventListener('change', () => setBase(select.value));
@@ -94,6 +98,7 @@ export class Layers {
       e.layer = new TileLayer({
         opacity: Number(e.opacity.value),
         zIndex: ++this.order,
+        className: `ol-layer nd-wms-${this.order}`,
         properties: { name },
         source: new TileWMS({
           url: url('/wms'),

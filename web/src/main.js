@@ -87,7 +87,7 @@ async function start() {
   status('Loading…');
   try {
     await layers.load(document.getElementById('layer-tree'));
-    const search = new Search(map);
+    const search = new Search(map, layers);
     await search.loadCollections();
     const { collections } = await getJSON('/collections');
     const processes = new Processes(map, layers, collections.map((c) => ({ id: c.id, title: c.title })));

@@ -7,21 +7,22 @@ import VectorLayer from 'ol/layer/Vector.js';
 import VectorSource from 'ol/source/Vector.js';
 import { Fill, Stroke, Style } from 'ol/style.js';
 import { transformExtent } from 'ol/proj.js';
-import { getJSON, postJSON, ROOT } from './api.js';
+import { getJSON, postJSON, ROOT, url } from './api.js';
 import { el, status } from './dom.js';
 
 const footprintStyle = new Style({ stroke: new Stroke({ color: '#d9480f', width: 2 }), fill: new Fill({ color: 'rgba(217,72,15,0.08)' }) });
 const selectedStyle = new Style({ stroke: new Stroke({ color: '#1c7ed6', width: 3 }), fill: new Fill({ color: 'rgba(28,126,214,0.15)' }) });
 
 export class Search {
-  constructor(map) {
+  constructor(map, layers) {
     this.map = map;
+    this.layers = layers;
     this.form = document.getElementById('search-form');
     this.footprints = new VectorSource();
     this.boxSource = new VectorSource();
-    map.addLayer(new VectorLayer({ source: this.boxSource, zIndex: 900, properties: { name: 'search-box' },
+    map.addLayer(new VectorLayer({ source: this.boxSource, zIndex: 900, className: 'ol-layer nd-search-box', properties: { name: 'search-box' },
       style: new Style({ stroke: new Stroke({ color: '#333', width: 1.5, lineDash: [6, 4] }) }) }));
-    map.addLayer(new VectorLayer({ source: this.footprints, zIndex: 901, style: footprintStyle, properties: { name: 'footprints' } }));
+    map.addLayer(new VectorLayer({ source: this.footprints, zIndex: 901, className: 'ol-layer nd-footprints', style: footprintStyle, properties: { name: 'footprints' } }));
     document.getElementById('search-draw').addEventListener('click', () => this.draw());
     document.getElementById('search-view').addEventListener('click', () => this.setBox(this.viewBox()));
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.run(); });
@@ -120,17 +121,30 @@ export class Search {
     document.getElementById('item-view').hidden = true;
   }
 
+  // A GetMap of the item's collection over the item's box and time, from the layers the WMS lists.
+  preview(item) {
+    const names = [...this.layers.entries.keys()].filter((n) => n.startsWith(`${item.collection}/`));
+    const name = names.find((n) => n.endsWith('/rgb')) || names[0];
+    if (!name || !item.bbox) return item.assets?.thumbnail?.href;
+    const [w, s, e, n] = item.bbox;
+    const info = this.layers.entries.get(name).info;
+    const height = Math.max(32, Math.min(512, Math.round(256 * (n - s) / Math.max(1e-9, e - w))));
+    return url('/wms', { SERVICE: 'WMS', VERSION: '1.3.0', REQUEST: 'GetMap', LAYERS: name, STYLES: '', CRS: 'CRS:84',
+      BBOX: [w, s, e, n].join(','), WIDTH: 256, HEIGHT: height, FORMAT: 'image/png', TRANSPARENT: 'true',
+      TIME: info.time && item.properties.datetime ? item.properties.datetime : undefined });
+  }
+
   open(item) {
     for (const f of this.footprints.getFeatures()) f.setStyle(f.getId() === `${item.collection}/${item.id}` ? selectedStyle : undefined);
     const view = document.getElementById('item-view');
     const props = Object.entries(item.properties).filter(([, v]) => typeof v !== 'object' || v === null);
-    const thumb = item.assets?.thumbnail?.href;
+    const thumb = this.preview(item);
     const snippets = itemSnippets(item, this.lastQuery || {});
     const close = el('button', { type: 'button' }, 'Back to the results');
     close.addEventListener('click', () => { view.hidden = true; });
     view.replaceChildren(
       el('h2', {}, item.id), close,
-      thumb ? el('img', { src: thumb, alt: `Preview of ${item.id}`, class: 'preview', width: 256, height: 256 }) : '',
+      thumb ? el('img', { src: thumb, alt: `Preview of ${item.id}`, class: 'preview', width: 256 }) : '',
       el('table', { class: 'props' }, props.map(([k, v]) => el('tr', {}, el('th', { scope: 'row' }, k), el('td', {}, String(v))))),
       el('h3', {}, 'Access'),
       el('ul', {}, Object.entries(item.assets || {}).map(([k, a]) => el('li', {}, el('a', { href: a.href }, a.title || k), ` ${a.type || ''}`))),
