@@ -61,12 +61,20 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
 
 # Real sample data shipped in Debian packages (no R needed): Landsat 7 and NOAA OISST from r-cran-stars.
-samples: $(SAMPLES_DIR)/.done
+samples: $(SAMPLES_DIR)/.done $(SAMPLES_DIR)/.geopandas
 $(SAMPLES_DIR)/.done:
 	mkdir -p $(SAMPLES_DIR)/debs
 	cd $(SAMPLES_DIR)/debs && (ls r-cran-stars_*.deb >/dev/null 2>&1 || apt-get download r-cran-stars || \
 	  (apt-get update -qq && apt-get download r-cran-stars))
 	dpkg -x $$(ls $(SAMPLES_DIR)/debs/r-cran-stars_*.deb | head -1) $(SAMPLES_DIR)/stars
+	touch $@
+# Natural Earth countries (the demo's vector base layer `countries`) from python3-geopandas' sample data: only
+# the package's files are unpacked, nothing of it is installed.
+$(SAMPLES_DIR)/.geopandas:
+	mkdir -p $(SAMPLES_DIR)/debs
+	cd $(SAMPLES_DIR)/debs && (ls python3-geopandas_*.deb >/dev/null 2>&1 || apt-get download python3-geopandas || \
+	  (apt-get update -qq && apt-get download python3-geopandas))
+	dpkg -x $$(ls $(SAMPLES_DIR)/debs/python3-geopandas_*.deb | head -1) $(SAMPLES_DIR)/geopandas
 	touch $@
 
 demo-data: build samples

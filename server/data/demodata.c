@@ -565,12 +565,14 @@ static int write_config(const char *dir, const char *samples_dir, char *err, siz
     char path[PATH_MAX], tmp[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/nadir.yaml", dir);
     tmp_name(tmp, sizeof tmp, path);
-    char l7[PATH_MAX] = "", oisst[PATH_MAX] = "", real[PATH_MAX];
+    char l7[PATH_MAX] = "", oisst[PATH_MAX] = "", countries[PATH_MAX] = "", real[PATH_MAX];
     if (samples_dir) {
         find_file(samples_dir, "L7_ETMs.tif", 0, l7, sizeof l7);
         find_file(samples_dir, "reduced.nc", 0, oisst, sizeof oisst);
         if (*l7 && realpath(l7, real)) snprintf(l7, sizeof l7, "%s", real);
         if (*oisst && realpath(oisst, real)) snprintf(oisst, sizeof oisst, "%s", real);
+        find_file(samples_dir, "naturalearth_lowres.shp", 0, countries, sizeof countries);
+        if (*countries && realpath(countries, real)) snprintf(countries, sizeof countries, "%s", real);
     }
     FILE *f = fopen(tmp, "w");
     if (!f) return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
@@ -604,6 +606,11 @@ static int write_config(const char *dir, const char *samples_dir, char *err, siz
                     "One day of NOAA Optimum Interpolation SST v2 on a reduced 2 degree global grid, "
                     "from the R stars package as packaged by Debian.",
                     "sea surface temperature, OISST, NOAA, global", "Apache-2.0", oisst);
+    if (*countries) /* a vector base layer for the viewer: WMS/WMTS layer countries/naturalearth_lowres */
+        put_dataset(f, "countries", "Countries of the world — Natural Earth 1:110m",
+                    "Country polygons with name, continent, ISO code, population and GDP estimates, from "
+                    "Natural Earth (public domain) as shipped by Debian's python3-geopandas.",
+                    "countries, boundaries, Natural Earth, base map", "public-domain", countries);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         unlink(tmp);
