@@ -108,6 +108,12 @@ datasets:
 ${vrt ? `  - id: natural_earth
     title: Natural Earth shaded relief
     source: ${vrt}
+styles:
+  - name: relief
+    title: Shaded relief, as drawn
+    layers: [natural_earth/rgb]
+    stretch: minmax
+    default: true
 ` : ''}`);
   serverLog = path.join(work, 'nadir.log');
   const log = fs.openSync(serverLog, 'w');

@@ -37,7 +37,7 @@ export async function showInfo(map, layers, coordinate) {
       const rows = feats.map((f) => {
         const p = f.properties;
         return el('tr', {}, el('th', { scope: 'row' }, p.variable), el('td', { class: 'value' }, fmt(p.value)),
-          el('td', {}, p.units || ''), el('td', {}, p.time || ''));
+          el('td', {}, p.units || ''), el('td', {}, (p.time || '').replace('T00:00:00Z', '')));
       });
       parts.push(el('section', { class: 'info-layer', 'data-layer': e.info.name }, el('h3', {}, e.info.title),
         rows.length ? el('table', {}, el('tr', {}, el('th', {}, 'variable'), el('th', {}, 'value'), el('th', {}, 'units'), el('th', {}, 'time')), rows)

@@ -23,12 +23,14 @@ export class Layers {
     const groups = await wmsLayers();
     container.replaceChildren();
     // A dataset's true-colour composite before its single bands.
-    const bases = groups.flatMap((g) => g.layers).filter((l) => BASE_RE.test(l.name) && !l.time)
+    const bases = groups.flatMap((g) => g.layers.map((l) => ({ ...l, dataset: g.title })))
+      .filter((l) => BASE_RE.test(l.name) && !l.time)
       .sort((a, b) => b.name.endsWith('/rgb') - a.name.endsWith('/rgb'));
+    const baseNames = new Set(bases.map((b) => b.name));
     this.addBase(container, bases);
     for (const g of groups) {
       const list = el('ul', { class: 'layers' });
-      for (const info of g.layers) if (!bases.includes(info)) list.append(this.row(info));
+      for (const info of g.layers) if (!baseNames.has(info.name)) list.append(this.row(info));
       if (!list.children.length) continue;
       container.append(el('details', { open: true, class: 'dataset' },
         el('summary', {}, g.title), g.abstract ? el('p', { class: 'abstract' }, g.abstract) : '', list));
@@ -39,7 +41,7 @@ export class Layers {
 
   addBase(container, bases) {
     const select = el('select', { id: 'base-select' }, el('option', { value: '' }, 'None'),
-      ...bases.map((b) => el('option', { value: b.name }, b.title)));
+      ...bases.map((b) => el('option', { value: b.name }, `${b.dataset}: ${b.title}`)));
     // Own class names keep each layer on its own canvas (OpenLayers merges layers of one class).
     this.base = new TileLayer({ zIndex: -1, className: 'ol-layer nd-base', properties: { name: 'base' } });
     this.map.addLayer(this.base);

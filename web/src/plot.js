@@ -9,7 +9,7 @@ function svg(tag, attrs, text) {
 }
 
 export function timeSeriesPlot(times, values, units, title) {
-  const W = 320, H = 160, L = 44, R = 8, T = 10, B = 26;
+  const W = 320, H = 170, L = 44, R = 8, T = 20, B = 26;
   const pts = times.map((t, i) => [Date.parse(t), values[i]]).filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v));
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', class: 'plot', 'aria-label': title });
   root.append(svg('title', {}, title));
@@ -29,7 +29,7 @@ export function timeSeriesPlot(times, values, units, title) {
   const day = (t) => new Date(t).toISOString().slice(0, 10);
   root.append(svg('text', { x: L, y: H - 8, 'text-anchor': 'start' }, day(t0)));
   root.append(svg('text', { x: W - R, y: H - 8, 'text-anchor': 'end' }, day(t1)));
-  root.append(svg('text', { x: 4, y: T + 2, 'font-size': 9 }, units || ''));
+  root.append(svg('text', { x: L, y: 10, 'font-size': 9 }, units || ''));
   root.append(svg('polyline', { points: pts.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' '), class: 'series' }));
   return root;
 }
