@@ -103,6 +103,29 @@ def make_big(path, steps):
     ds.close()
 
 
+def make_groups(path):
+    """A netCDF-4 file with nested groups: /g1 has its own dimension and coordinate, /g1/g2 a variable over a root
+    and a /g1 dimension, with attributes at each level."""
+    ds = netCDF4.Dataset(path, "w")
+    ds.createDimension("lat", 3)
+    ds.createDimension("lon", 4)
+    ds.createVariable("lat", "f8", ("lat",)).units = "degrees_north"
+    ds["lat"][:] = [1.5, 2.5, 3.5]
+    ds.createVariable("lon", "f8", ("lon",)).units = "degrees_east"
+    ds["lon"][:] = [10.5, 11.5, 12.5, 13.5]
+    ds.createVariable("surface", "f4", ("lat", "lon"))[:] = np.arange(12, dtype="f4").reshape(3, 4) / 4
+    g1 = ds.createGroup("g1")
+    g1.source = "instrument one"
+    g1.createDimension("band", 5)
+    g1.createVariable("band", "i4", ("band",))[:] = [400, 500, 600, 700, 800]
+    r = g1.createVariable("radiance", "f4", ("band", "lat", "lon"))
+    r.units = "W m-2 sr-1 nm-1"
+    r[:] = np.arange(60, dtype="f4").reshape(5, 3, 4) * 1.25
+    g2 = g1.createGroup("g2")
+    g2.createVariable("flag", "u1", ("lat", "band"))[:] = np.arange(15, dtype="u1").reshape(3, 5)
+    ds.close()
+
+
 def make_raster_series(d):
     """Three dated GeoTIFFs (a raster time series joined by the date in their names)."""
     os.makedirs(os.path.join(d, "rs"))
@@ -125,7 +148,9 @@ def data(tmp_path_factory):
     make_types(os.path.join(d, "types.nc"))
     agg = make_agg(d)
     make_big(os.path.join(d, "big.nc"), 1024)
-    return {"dir": d, "types": os.path.join(d, "types.nc"), "agg": agg, "big": os.path.join(d, "big.nc")}
+    make_groups(os.path.join(d, "groups.nc"))
+    return {"dir": d, "types": os.path.join(d, "types.nc"), "agg": agg, "big": os.path.join(d, "big.nc"),
+            "groups": os.path.join(d, "groups.nc")}
 
 
 def config(demo_dir, data, **keys):
@@ -141,6 +166,9 @@ def config(demo_dir, data, **keys):
   - id: rs
     title: Dated GeoTIFFs joined along time
     source: {data['dir']}/rs/r_*.tif
+  - id: groups
+    title: netCDF-4 groups
+    source: {data['groups']}
 """
 
 
@@ -213,7 +241,10 @@ def test_ascii_values(srv, data):
     assert r.status_code == 200
     lines = r.text.split("---------------------------------------------\n")[1].splitlines()
     local = np.concatenate([netCDF4.Dataset(p)["sst"][:] for p in data["agg"]])
-    assert lines == [f"sst[{i}][0], " + ", ".join(f"{v:.9g}" for v in local[4 + i, 2, 0:8:3]) for i in range(2)]
+    lon = netCDF4.Dataset(data["agg"][0])["lon"][:]
+    # a Grid: the array's rows, then its maps cut by the same ranges
+    assert lines == [f"sst.sst[{i}][0], " + ", ".join(f"{v:.9g}" for v in local[4 + i, 2, 0:8:3]) for i in range(2)] + \
+        ["sst.time, 4, 5", "sst.lat, 42.5", "sst.lon, " + ", ".join(f"{v:.17g}" for v in lon[0:8:3])]
 
 
 # ---- ncdump (netCDF-C DAP2 and DAP4 clients) ----
@@ -392,7 +423,8 @@ def test_gdal_netcdf_driver_on_the_url(srv, demo_dir):
 # ---- raw protocol decoding ----
 
 def test_dods_xdr_decoded_by_hand(srv, data):
-    r = requests.get(url(srv, "types") + ".dods?us[1:2:3][0:1],b,f[2][4]", headers={"Accept-Encoding": "identity"})
+    # Grid members alone (libdap's Structure form): only the arrays' values
+    r = requests.get(url(srv, "types") + ".dods?us.us[1:2:3][0:1],b.b,f.f[2][4]", headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in r.headers
     head, body = r.content.split(b"\nData:\n", 1)
     assert b"UInt16 us[lat = 2][lon = 2];" in head and b"Byte b[lat = 4][lon = 5];" in head
@@ -411,6 +443,102 @@ def test_dods_xdr_decoded_by_hand(srv, data):
     assert struct.unpack(">II", body[o:o + 8]) == (1, 1)
     assert body[o + 8:o + 12] == np.asarray([local["f"][2, 4]], ">f4").tobytes()
     assert len(body) == o + 12
+
+
+# ---- DAP2 Grids: variables with a coordinate variable on each dimension, as THREDDS and Hyrax serve them ----
+
+def xdr_array(values, dtype):
+    """A DAP2 Array on the wire: the count twice, then the big-endian values."""
+    a = np.asarray(values).astype(dtype)
+    return struct.pack(">II", a.size, a.size) + a.astype(np.dtype(dtype).newbyteorder(">")).tobytes()
+
+
+def test_grid_dds_and_payload_byte_exact(srv, data):
+    dds = requests.get(url(srv, "agg") + ".dds").text
+    assert ("    Grid {\n      Array:\n        Float32 sst[time = 9][lat = 6][lon = 8];\n      Maps:\n"
+            "        Float64 time[time = 9];\n        Float64 lat[lat = 6];\n        Float64 lon[lon = 8];\n"
+            "    } sst;\n") in dds
+    assert "    Float64 lat[lat = 6];\n" in dds.split("Grid")[0]  # the coordinates stay top-level arrays too
+    local = np.concatenate([netCDF4.Dataset(p)["sst"][:] for p in data["agg"]])
+    f0 = netCDF4.Dataset(data["agg"][0])
+    lat, lon = f0["lat"][:], f0["lon"][:]
+    # a hyperslab of the Grid cuts its maps alike; the payload is the array then each map (DAP2 2.0 §7.3.2)
+    r = requests.get(url(srv, "agg") + ".dods?sst[1:3:7][2:4][0:7:7]", headers={"Accept-Encoding": "identity"})
+    head, body = r.content.split(b"\nData:\n", 1)
+    assert (b"Grid {\n      Array:\n        Float32 sst[time = 3][lat = 3][lon = 2];\n      Maps:\n"
+            b"        Float64 time[time = 3];\n        Float64 lat[lat = 3];\n        Float64 lon[lon = 2];\n") in head
+    want = (xdr_array(local[1:8:3, 2:5, 0:8:7], "f4") + xdr_array([1, 4, 7], "f8") + xdr_array(lat[2:5], "f8")
+            + xdr_array(lon[0:8:7], "f8"))
+    assert body == want
+    assert int(r.headers["Content-Length"]) == len(r.content)
+    # members alone: a Structure; every member in matching windows: the Grid again
+    r = requests.get(url(srv, "agg") + ".dods?sst.lon[2:3],sst.sst[0][0][2:3]", headers={"Accept-Encoding": "identity"})
+    head, body = r.content.split(b"\nData:\n", 1)
+    assert b"    Structure {\n        Float32 sst[time = 1][lat = 1][lon = 2];\n        Float64 lon[lon = 2];\n    } sst;" \
+        in head
+    assert body == xdr_array(local[0, 0, 2:4], "f4") + xdr_array(lon[2:4], "f8")
+    r = requests.get(url(srv, "agg") + ".dds?sst.sst[0][1][2],sst.time[0],sst.lat[1],sst.lon[2]")
+    assert "Grid {\n      Array:\n        Float32 sst[time = 1][lat = 1][lon = 1];" in r.text
+    check_dap2_error(requests.get(url(srv, "agg") + ".dds?sst.nosuch"), 404, "No such variable: sst.nosuch")
+    check_dap2_error(requests.get(url(srv, "agg") + ".dds?sst.lat[0:1:6]"), 400, "outside 0..5")
+
+
+def test_grid_read_back_by_netcdf_c(srv, data):
+    """netCDF-C (ncdump, netCDF4-python, xarray) sees the Grid as the variable it was, coordinates included, and reads
+    hyperslabs of it and of its maps with the same values as the file."""
+    h = ncdump("-h", url(srv, "agg"))
+    assert "float sst(time, lat, lon) ;" in h and "double lat(lat) ;" in h and "double time(time) ;" in h
+    assert data_section(ncdump("-v", "lat", url(srv, "agg")), "lat") == data_section(ncdump("-v", "lat",
+                                                                                           data["agg"][0]), "lat")
+    remote = netCDF4.Dataset(url(srv, "agg"))
+    local = np.concatenate([netCDF4.Dataset(p)["sst"][:] for p in data["agg"]])
+    assert np.array_equal(bits(remote["sst"][2:9:3, 1:5, ::2]), bits(local[2:9:3, 1:5, ::2]))
+    assert np.array_equal(remote["lon"][1::3], netCDF4.Dataset(data["agg"][0])["lon"][1::3])
+    ds = xr.open_dataset(url(srv, "agg"), engine="netcdf4")
+    assert list(ds["sst"].dims) == ["time", "lat", "lon"] and set(ds["sst"].coords) == {"time", "lat", "lon"}
+    sub = ds["sst"].sel(lat=slice(41, 43), lon=slice(-2, 1)).isel(time=[1, 5])
+    assert np.array_equal(sub["lon"].values, local_agg(data)["lon"].sel(lon=slice(-2, 1)).values)
+
+
+# ---- DAP4 groups ----
+
+def test_dap4_groups_in_the_dmr(srv, data):
+    dmr = requests.get(url(srv, "groups") + ".dmr").text
+    assert '<Group name="g1">' in dmr and '<Group name="g2">' in dmr
+    assert '<Dimension name="band" size="5"/>' in dmr
+    assert '<Dim name="/g1/band"/>' in dmr and '<Dim name="/lat"/>' in dmr and '<Map name="/g1/band"/>' in dmr
+    assert '<Attribute name="source" type="String"><Value>instrument one</Value></Attribute>' in dmr
+    # DAP2 has no groups: the root group only
+    dds = requests.get(url(srv, "groups") + ".dds").text
+    assert "surface" in dds and "radiance" not in dds and "band" not in dds
+    check_dap2_error(requests.get(url(srv, "groups") + ".dds?radiance"), 404, "No such variable")
+
+
+def test_dap4_groups_with_netcdf_c(srv, data):
+    """netCDF-C's dap4:// client rebuilds the groups; values, hyperslabs and a fully qualified constraint equal the
+    local file."""
+    h = ncdump("-h", dap4(srv, "groups"))
+    assert re.search(r"group: g1 \{.*band = 5 ;.*float radiance\(band, lat, lon\).*group: g2 \{.*ubyte flag\(lat, band\)",
+                     h, re.S), h
+    assert ':source = "instrument one"' in h
+    for var in ["g1/radiance", "g1/g2/flag"]:
+        name = var.rsplit("/", 1)[1]
+        want = re.search(rf"\n\s*{name} =(.*?);\n", ncdump("-v", var, data["groups"]), re.S).group(1)
+        got = re.search(rf"\n\s*{name} =(.*?);\n", ncdump("-v", var, dap4(srv, "groups")), re.S)
+        assert got and got.group(1).split() == want.split(), var
+    local, remote = netCDF4.Dataset(data["groups"]), netCDF4.Dataset(dap4(srv, "groups"))
+    assert np.array_equal(remote["/g1/radiance"][1:5:2, :, 1:3], local["/g1/radiance"][1:5:2, :, 1:3])
+    assert np.array_equal(remote.groups["g1"].groups["g2"]["flag"][:], local["/g1/g2/flag"][:])
+    r = requests.get(url(srv, "groups") + ".dap", params={"dap4.ce": "/g1/radiance[4][2][0:3:3];/g1/g2/flag[1][]"})
+    dmr, payload = parse_dap4(r.content)
+    assert b'<Group name="g1">' in dmr and b"surface" not in dmr
+    rad = np.asarray(local["/g1/radiance"][4, 2, 0:4:3], "<f4").tobytes()
+    flag = np.asarray(local["/g1/g2/flag"][1, :], "u1").tobytes()
+    assert payload == rad + struct.pack("<I", zlib.crc32(rad)) + flag + struct.pack("<I", zlib.crc32(flag))
+    check_dap4_error(requests.get(url(srv, "groups") + ".dap", params={"dap4.ce": "/g1/nosuch"}), 404,
+                     "No such variable")
+    check_dap4_error(requests.get(url(srv, "groups") + ".dap", params={"dap4.ce": "/radiance"}), 404,
+                     "No such variable")
 
 
 def test_gzip_streamed_when_accepted(srv):
@@ -557,11 +685,11 @@ def test_one_gib_streamed_in_bounded_memory(lean_srv):
             peak = max(peak, rss_kib(pid, "VmRSS"))
     assert got == total
     assert (peak - base) < 64 * 1024, f"RSS grew by {(peak - base) // 1024} MiB"
-    # first value of step 0 is 0.0, the last of the last step is -(512*512-1)
+    # first value of step 0 is 0.0; a Grid ends with its maps, the last one lon (ending at 120)
     hdr, body = head.split(b"\nData:\n", 1)
-    assert b"Float32 field[time = 1024][lat = 512][lon = 512];" in hdr
+    assert b"Float32 field[time = 1024][lat = 512][lon = 512];" in hdr and b"Grid {" in hdr
     assert struct.unpack(">IIf", body[:12]) == (1024 * 512 * 512, 1024 * 512 * 512, 0.0)
-    assert struct.unpack(">f", last[-4:])[0] == -(512 * 512 - 1)
+    assert struct.unpack(">d", last[-8:])[0] == 120.0
 
 
 @pytest.mark.skipif(not shutil.which("ncdump"), reason="ncdump missing")
