@@ -16,7 +16,7 @@ DEB_BUILD := build-essential cmake ninja-build pkg-config libmicrohttpd-dev libx
 DEB_TOOLS := gdal-bin proj-bin netcdf-bin curl ca-certificates
 DEB_TEST := python3-pytest python3-requests python3-gdal python3-netcdf4 python3-xarray python3-owslib \
 	python3-numpy python3-lxml python3-shapely python3-jsonschema python3-sklearn slurm-wlm munge \
-	libclang-rt-14-dev chromium python-cartopy-data
+	libclang-rt-14-dev strace chromium python-cartopy-data
 DEB_BENCH := nginx-light wrk mapserver-bin cgi-mapserver spawn-fcgi
 DEB_ALL := $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST) $(DEB_BENCH)
 
@@ -85,7 +85,7 @@ demo: demo-data
 	PORT=$(PORT) DATA_DIR=$(abspath $(DATA_DIR)) $(BUILD)/nadir serve -c $(DATA_DIR)/nadir.yaml --port $(PORT)
 
 test: build build-asan samples
-	$(MAKE) --no-print-directory test-unit test-integration test-web BIN_DIR=$(BUILD)
+	$(MAKE) --no-print-directory test-unit test-integration test-web test-crash BIN_DIR=$(BUILD)
 	$(MAKE) --no-print-directory test-asan
 
 test-unit:
@@ -101,6 +101,20 @@ test-web: viewer
 	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
 	  NADIR_VIEWER_DIR=$(abspath $(BUILD))/share/viewer NADIR_WEB_OUT=$(abspath $(BIN_DIR))/test-web \
 	  node --test tests/web/
+
+# SIGKILL at random moments of ingest, tile cache writes and job runs, then restarts (tests/crash): a few
+# rounds per test here, NADIR_CRASH_ITERATIONS of them in test-crash-long.
+.PHONY: test-crash test-crash-long soak
+test-crash:
+	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/crash
+
+test-crash-long: build
+	NADIR_CRASH_ITERATIONS=$${NADIR_CRASH_ITERATIONS:-60} $(MAKE) --no-print-directory test-crash BIN_DIR=$(BUILD)
+
+# Mixed load at a fixed rate for SOAK_SECONDS (default 600): no 5xx, RSS and open files stable (tests/soak).
+soak: build
+	$(PY) tests/soak/soak.py $(BUILD)/nadir
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
