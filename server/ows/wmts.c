@@ -62,6 +62,10 @@ static void add_layers(const nd_app *app) {
         char id[256];
         snprintf(id, sizeof id, "%.*s", (int)strcspn(l->name, "/"), l->name);
         l->ds = nd_registry_get(app->datasets, id);
+        const nd_variable *v = l->ds ? nd_dataset_var(l->ds, l->name + strlen(id) + 1) : NULL;
+        /* a variable spans the axes; a composite or vector layer has the dataset's (none for vectors) */
+        l->has_time = l->ds && l->ds->time && l->ds->time->n && (v ? v->has_time : true);
+        l->has_z = l->ds && l->ds->vertical && l->ds->vertical->n && (v ? v->has_vertical : true);
         nd_buf conf = {0};
         const nd_config *cfg = app->config;
         for (size_t s = 0; s < cfg->nstyles; s++) {
@@ -160,6 +164,7 @@ static int serve_tile(nd_req *rq, nd_resp *rs, tile_req *t) {
     if (!t->format || !format_ext(t->format))
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "format", "tiles are image/png or image/jpeg");
     if (t->time && (!*t->time || !strcasecmp(t->time, "default") || !strcasecmp(t->time, "current"))) t->time = NULL;
+    if (t->elevation && (!*t->elevation || !strcasecmp(t->elevation, "default"))) t->elevation = NULL;
     double bbox[4];
     if (t->z < 0 || t->z > ND_TMS_MAX_ZOOM)
         return nd_fail(&rq->err, ND_E_TILE_OUT_OF_RANGE, "tilematrix", "tile matrices are 0..%d", ND_TMS_MAX_ZOOM);
@@ -312,11 +317,13 @@ static int wmts_rest(nd_req *rq, nd_resp *rs) {
     const char *rest = nd_req_param(rq, "rest");
     rq->version = "1.0.0";
     if (rest && !strcmp(rest, "WMTSCapabilities.xml")) return wmts_capabilities(rq, rs);
-    char *seg[10];
-    int n = rest ? split(rq, rest, seg, 10) : 0;
-    if (n < 6 || n > 9) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "no such WMTS resource");
-    /* .../{TileCol}/{J}/{I}.{json|txt|html}: FeatureInfo; two more segments than a tile */
-    bool info = n >= 8;
+    char *seg[12];
+    int n = rest ? split(rq, rest, seg, 12) : 0;
+    if (n < 6 || n > 10) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "no such WMTS resource");
+    /* .../{TileCol}/{J}/{I}.{json|txt|html}: FeatureInfo, two more segments than a tile */
+    const char *ext = strrchr(seg[n - 1], '.');
+    bool info = ext && (!strcmp(ext, ".json") || !strcmp(ext, ".txt") || !strcmp(ext, ".html"));
+    if (info && n < 8) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "no such WMTS resource");
     const char *pj = NULL, *pi = NULL, *info_format = NULL;
     if (info) {
         char *dot = strrchr(seg[n - 1], '.');
@@ -335,7 +342,14 @@ static int wmts_rest(nd_req *rq, nd_resp *rs) {
     t.layer = wmts_layer_find(seg[0]);
     if (!t.layer) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "layer", "no layer is called that");
     t.style = seg[1];
-    if (n == 7) t.time = seg[2];
+    /* the dimensions between style and tile matrix set, in the template's order: {Time}, then {Elevation} */
+    int ndims = n - 6;
+    if (ndims > 2 || (ndims == 2 && !(t.layer->has_time && t.layer->has_z)))
+        return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "no such WMTS resource");
+    t.elevation = nd_req_query(rq, "elevation");
+    if (ndims == 2) t.time = seg[2], t.elevation = seg[3];
+    else if (ndims == 1 && !t.layer->has_time && t.layer->has_z) t.elevation = seg[2];
+    else if (ndims == 1) t.time = seg[2];
     int k = n - 4;
     t.tms = nd_tms_get(seg[k]);
     if (!t.tms) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "tilematrixset", "unknown tile matrix set");
@@ -344,7 +358,6 @@ static int wmts_rest(nd_req *rq, nd_resp *rs) {
     if (parse_long(seg[k + 2], -(1L << 40), 1L << 40, &t.row) < 0)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "tilerow", "TileRow is a whole number");
     if (last_segment(rq, seg[k + 3], &t.col, &t.format) < 0) return -1;
-    t.elevation = nd_req_query(rq, "elevation");
     if (info) return featureinfo(rq, rs, t, pi, pj, info_format);
     return serve_tile(rq, rs, &t);
 }

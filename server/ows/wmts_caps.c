@@ -40,7 +40,7 @@ static void layer_xml(nd_req *rq, nd_buf *b, const wmts_layer *l) {
     nd_buf_puts(b, "      <Format>image/png</Format>\n      <Format>image/jpeg</Format>\n"
                    "      <InfoFormat>application/json</InfoFormat>\n      <InfoFormat>text/plain</InfoFormat>\n"
                    "      <InfoFormat>text/html</InfoFormat>\n");
-    const nd_time_axis *t = ds ? ds->time : NULL;
+    const nd_time_axis *t = l->has_time ? ds->time : NULL;
     if (t && t->n) {
         nd_buf_puts(b, "      <Dimension>\n        <ows:Identifier>Time</ows:Identifier>\n        <ows:UOM>ISO8601</ows:UOM>\n"
                        "        <Default>");
@@ -54,6 +54,16 @@ static void layer_xml(nd_req *rq, nd_buf *b, const wmts_layer *l) {
         }
         nd_buf_puts(b, "      </Dimension>\n");
     }
+    const nd_vertical_axis *z = l->has_z ? ds->vertical : NULL;
+    if (z) { /* the WMS default: the first level */
+        nd_buf_puts(b, "      <Dimension>\n        <ows:Identifier>Elevation</ows:Identifier>\n        <ows:UOM>");
+        nd_buf_put_xml(b, z->units ? z->units : "");
+        nd_buf_printf(b, "</ows:UOM>\n        <Default>%.10g</Default>\n", z->values[0]);
+        for (size_t i = 0; i < z->n; i++) nd_buf_printf(b, "        <Value>%.10g</Value>\n", z->values[i]);
+        nd_buf_puts(b, "      </Dimension>\n");
+    }
+    /* the template's dimension segments, {Time} then {Elevation} (wmts_rest reads them in this order) */
+    const char *dims = t && z ? "{Time}/{Elevation}/" : t ? "{Time}/" : z ? "{Elevation}/" : "";
     for (int s = 0; s < nd_tms_count(); s++) {
         const nd_tms *tms = nd_tms_at(s);
         nd_buf_printf(b, "      <TileMatrixSetLink>\n        <TileMatrixSet>%s</TileMatrixSet>\n", tms->id);
@@ -77,16 +87,15 @@ static void layer_xml(nd_req *rq, nd_buf *b, const wmts_layer *l) {
         nd_buf_printf(b, "      <ResourceURL format=\"%s\" resourceType=\"tile\" template=\"", fmts[f][0]);
         nd_buf_put_xml(b, nd_req_url(rq, "/wmts/1.0.0/"));
         nd_buf_put_xml(b, l->safe);
-        nd_buf_printf(b, "/{Style}/%s{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.%s\"/>\n", t && t->n ? "{Time}/" : "",
-                      fmts[f][1]);
+        nd_buf_printf(b, "/{Style}/%s{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.%s\"/>\n", dims, fmts[f][1]);
     }
     static const char *const infos[][2] = {{"application/json", "json"}, {"text/plain", "txt"}, {"text/html", "html"}};
     for (size_t f = 0; f < 3; f++) {
         nd_buf_printf(b, "      <ResourceURL format=\"%s\" resourceType=\"FeatureInfo\" template=\"", infos[f][0]);
         nd_buf_put_xml(b, nd_req_url(rq, "/wmts/1.0.0/"));
         nd_buf_put_xml(b, l->safe);
-        nd_buf_printf(b, "/{Style}/%s{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/{I}.%s\"/>\n",
-                      t && t->n ? "{Time}/" : "", infos[f][1]);
+        nd_buf_printf(b, "/{Style}/%s{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/{I}.%s\"/>\n", dims,
+                      infos[f][1]);
     }
     nd_buf_puts(b, "    </Layer>\n");
 }

@@ -3,6 +3,7 @@
 #ifndef NADIR_WMTS_PRIV_H
 #define NADIR_WMTS_PRIV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@ typedef struct wmts_layer {
     const char *name;           /* the WMS name, "dataset/variable" */
     char *safe;                 /* the same with ':' for '/', usable in a path segment */
     const nd_dataset *ds;
+    bool has_time, has_z;       /* the layer's variable spans the time / vertical axis: Time / Elevation dimensions */
     const char *styles[8];      /* configured styles offering the layer, besides "default" */
     size_t nstyles;
     char *style_conf;           /* those styles' settings as text, for the cache fingerprint */

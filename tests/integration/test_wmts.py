@@ -24,6 +24,34 @@ WMTS = "{http://www.opengis.net/wmts/1.0}"
 MERC_E = math.pi * 6378137.0
 
 
+DEPTHS = [0.0, 10.0, 50.0]
+
+
+def ocean3d(d):
+    """A CF NetCDF with a depth axis (0, 10, 50 m), no time: temperature falls with depth, by 5 degC per level."""
+    import netCDF4
+    path = str(d / "ocean3d.nc")
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("depth", 3)
+        nc.createDimension("lat", 20)
+        nc.createDimension("lon", 40)
+        z = nc.createVariable("depth", "f8", ("depth",))
+        z.units = "m"
+        z.positive = "down"
+        z.axis = "Z"
+        z[:] = DEPTHS
+        la = nc.createVariable("lat", "f8", ("lat",))
+        la.units = "degrees_north"
+        la[:] = np.arange(20) + 30.5
+        lo = nc.createVariable("lon", "f8", ("lon",))
+        lo.units = "degrees_east"
+        lo[:] = np.arange(40) - 19.5
+        t = nc.createVariable("temp", "f4", ("depth", "lat", "lon"))
+        t.units = "degC"
+        t[:] = 20 - 5 * np.arange(3)[:, None, None] + 0.1 * np.arange(40)[None, None, :] * np.ones((3, 20, 1))
+    return path
+
+
 @pytest.fixture(scope="module")
 def wmts(demo_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("wmts")
@@ -32,6 +60,9 @@ def wmts(demo_dir, tmp_path_factory):
     cfg = server_config(demo_dir) + f"""  - id: demcopy
     title: Copy of the DEM
     source: {d}/dem_copy.tif
+  - id: ocean3d
+    title: Temperature at three depths
+    source: {ocean3d(d)}
 """
     s = Server(str(d), cfg)
     s.workdir = str(d)
@@ -450,3 +481,74 @@ def test_featureinfo_value_is_the_data(wmts, demo_dir):
     want = float(ds.GetRasterBand(1).ReadAsArray(col, row, 1, 1)[0, 0])
     assert f["properties"]["value"] == pytest.approx(want, rel=1e-6)
     assert f["properties"]["units"] == "m"
+
+
+# ---- Elevation as a dimension ----
+
+def getmap_3857(s, layer, bbox, **extra):
+    q = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": layer, "STYLES": "", "CRS": "EPSG:3857",
+         "BBOX": ",".join(repr(v) for v in bbox), "WIDTH": 256, "HEIGHT": 256, "FORMAT": "image/png",
+         "TRANSPARENT": "TRUE"}
+    q.update(extra)
+    r = requests.get(s.url + "/wms", params=q, timeout=60)
+    assert r.status_code == 200, r.text
+    return decode(r.content)
+
+
+def test_elevation_dimension_in_capabilities(wmts):
+    root = ET.fromstring(requests.get(wmts.url + "/wmts/1.0.0/WMTSCapabilities.xml", timeout=30).content)
+    layers = {l.find(OWS + "Identifier").text: l for l in root.iter(WMTS + "Layer")}
+    dims = {d.find(OWS + "Identifier").text: d for d in layers["ocean3d:temp"].findall(WMTS + "Dimension")}
+    assert set(dims) == {"Elevation"}  # no time axis in this file
+    z = dims["Elevation"]
+    assert [float(v.text) for v in z.findall(WMTS + "Value")] == DEPTHS
+    assert float(z.find(WMTS + "Default").text) == 0 and z.find(OWS + "UOM").text == "m"
+    tpl = layers["ocean3d:temp"].find(WMTS + "ResourceURL").get("template")
+    assert "/{Style}/{Elevation}/{TileMatrixSet}/" in tpl
+    svc = WebMapTileService(wmts.url + "/wmts/1.0.0/WMTSCapabilities.xml")
+    assert "ocean3d:temp" in svc.contents
+
+
+def test_elevation_tiles_rest_kvp_xyz_equal_getmap(wmts):
+    z, row, col = 2, 1, 1  # lon -90..0, lat 0..66.5: over the grid's western half
+    bbox = merc_tile_bbox(z, row, col)
+    tiles = {}
+    for depth in DEPTHS:
+        want = getmap_3857(wmts, "ocean3d/temp", bbox, ELEVATION=repr(depth))
+        rest = requests.get(f"{wmts.url}/wmts/1.0.0/ocean3d:temp/default/{depth:g}/WebMercatorQuad/{z}/{row}/{col}.png",
+                            timeout=60)
+        assert rest.status_code == 200, rest.text
+        k = kvp(wmts, LAYER="ocean3d:temp", TILEMATRIX=z, TILEROW=row, TILECOL=col, ELEVATION=f"{depth:g}")
+        xyz = requests.get(f"{wmts.url}/tiles/ocean3d:temp/{z}/{col}/{row}.png?elevation={depth:g}", timeout=60)
+        for r in (rest, k, xyz):
+            assert np.array_equal(decode(r.content), want)
+        tiles[depth] = want
+    assert not np.array_equal(tiles[0.0], tiles[50.0])  # the levels differ, each cached under its own key
+    # the default is the first level, as in WMS
+    d = requests.get(f"{wmts.url}/wmts/1.0.0/ocean3d:temp/default/default/WebMercatorQuad/{z}/{row}/{col}.png",
+                     timeout=60)
+    assert np.array_equal(decode(d.content), tiles[0.0])
+    bad = kvp(wmts, LAYER="ocean3d:temp", TILEMATRIX=z, TILEROW=row, TILECOL=col, ELEVATION="5000")
+    assert bad.status_code == 400 and exception_code(bad)[0] == "InvalidDimensionValue"
+
+
+def test_clients_fill_the_elevation(wmts, tmp_path, gdal_wms_cache):
+    """GDAL's WMTS driver fills {Elevation} of the REST template with the dimension's Default (it has no option for
+    another value); OWSLib asks for any level through KVP."""
+    z, row, col = 2, 1, 1
+    bbox = merc_tile_bbox(z, row, col)
+    first = getmap_3857(wmts, "ocean3d/temp", bbox)
+    src = gdal.Open(f"WMTS:{wmts.url}/wmts/1.0.0/WMTSCapabilities.xml,layer=ocean3d:temp,tilematrixset=WebMercatorQuad,"
+                    f"tilematrix={z}")
+    gt = src.GetGeoTransform()
+    # the raster covers the layer's extent on the tile matrix's grid: where it overlaps our tile, the same pixels
+    ox, oy = round((gt[0] - bbox[0]) / gt[1]), round((gt[3] - bbox[3]) / gt[5])
+    w, h = min(256 - ox, src.RasterXSize), min(256 - oy, src.RasterYSize)
+    got = src.ReadAsArray(0, 0, w, h)
+    src = None
+    assert w > 10 and h > 10 and np.array_equal(got, first[:, oy:oy + h, ox:ox + w])
+    svc = WebMapTileService(wmts.url + "/wmts/1.0.0/WMTSCapabilities.xml")
+    tile = svc.gettile(layer="ocean3d:temp", tilematrixset="WebMercatorQuad", tilematrix=str(z), row=row, column=col,
+                       format="image/png", style="default", ELEVATION="50").read()
+    deep = getmap_3857(wmts, "ocean3d/temp", bbox, ELEVATION="50")
+    assert np.array_equal(decode(tile), deep) and not np.array_equal(deep, first)
