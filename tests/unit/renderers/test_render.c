@@ -4,6 +4,7 @@
 #include <gdal.h>
 
 #include "nadir/render.h"
+#include "nadir/vector.h"
 #include "test.h"
 
 static nd_rgba rgb(uint32_t c) { return (nd_rgba){(uint8_t)(c >> 16), (uint8_t)(c >> 8), (uint8_t)c, 255}; }
@@ -203,4 +204,48 @@ ND_TEST(legend_and_message) {
     for (int i = 0; i < 64 * 32; i++) red += im.pixels[4 * i] > 150 && im.pixels[4 * i + 1] < 100;
     CHECK(red > 10);
     nd_image_free(&im);
+}
+
+ND_TEST(vector_shapes_drawn_with_the_style) {
+    /* a 10 x 10 square filled red with no stroke, and a point as a 6 px blue disc */
+    double xy[] = {5, 5, 15, 5, 15, 15, 5, 15, 5, 5, 30, 10};
+    size_t parts[] = {0, 5, 6};
+    nd_shape shapes[] = {{ND_GEOM_POLYGON, 0, 1, NULL, 0, 0}, {ND_GEOM_POINT, 1, 1, NULL, 0, 0}};
+    nd_shapes s = {shapes, 2, parts, 2, xy, 6};
+    nd_vector_style vs;
+    nd_vector_style_init(&vs);
+    vs.fill = rgb(0xff0000);
+    vs.stroke.a = 0;
+    nd_image im;
+    CHECK_INT(nd_render_shapes(&s, 40, 20, &vs, &im), 0);
+    const uint8_t *p = im.pixels + 4 * (10 * 40 + 10);
+    CHECK(p[0] == 255 && p[1] == 0 && p[2] == 0 && p[3] == 255);
+    CHECK_INT(im.pixels[4 * (2 * 40 + 2) + 3], 0); /* outside: transparent */
+    p = im.pixels + 4 * (10 * 40 + 30);
+    CHECK(p[0] == 255 && p[3] == 255); /* the point got the fill too */
+    nd_image_free(&im);
+}
+
+ND_TEST(styles_checked_at_startup) {
+    char *layers[] = {"a/b"};
+    char *rgb2[] = {"B04", "B03"};
+    char *bad_range[] = {"0,1", "0,1", "5,1"};
+    nd_style_conf st = {.name = "s", .layers = layers, .nlayers = 1, .palette = "viridis"};
+    nd_config cfg = {.styles = &st, .nstyles = 1};
+    char err[512];
+    CHECK_INT(nd_styles_check(&cfg, err, sizeof err), 0);
+    st.palette = "viridiss";
+    CHECK(nd_styles_check(&cfg, err, sizeof err) < 0);
+    CHECK_CONTAINS(err, "unknown palette 'viridiss'");
+    CHECK_CONTAINS(err, "cividis");
+    st.palette = "thermal";
+    st.rgb = rgb2;
+    st.nrgb = 2;
+    CHECK(nd_styles_check(&cfg, err, sizeof err) < 0);
+    CHECK_CONTAINS(err, "a composite has 3");
+    st.nrgb = 0;
+    st.ranges = bad_range;
+    st.nranges = 3;
+    CHECK(nd_styles_check(&cfg, err, sizeof err) < 0);
+    CHECK_CONTAINS(err, "'5,1'");
 }
