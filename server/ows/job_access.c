@@ -28,3 +28,18 @@ int nd_processing_may_submit(nd_req *rq, nd_jobs *j, const char *process) {
     if (nd_auth_check(rq, ND_AUTH_PROCESS, process, ND_OP_EXECUTE)) return -1;
     return nd_limits_job_quota(rq, nd_jobs_active(j, nd_auth_owner(rq)));
 }
+
+int nd_processing_may_read_inputs(nd_req *rq, const nd_process *p, const json_t *inputs) {
+    for (size_t i = 0; i < p->ninputs; i++) {
+        if (p->inputs[i].type != ND_IO_DATASET) continue;
+        const json_t *v = json_object_get(inputs, p->inputs[i].id);
+        /* A process must not read for the caller what the caller may not read. */
+        if (json_is_string(v) && nd_auth_check(rq, ND_AUTH_DATASET, json_string_value(v), ND_OP_READ)) return -1;
+        size_t k;
+        const json_t *e;
+        json_array_foreach(v, k, e) {
+            if (json_is_string(e) && nd_auth_check(rq, ND_AUTH_DATASET, json_string_value(e), ND_OP_READ)) return -1;
+        }
+    }
+    return 0;
+}

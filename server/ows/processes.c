@@ -420,6 +420,7 @@ static int execute(nd_req *rq, nd_resp *rs) {
     if (!rc) rc = check_subscriber(rq, json_object_get(body, "subscriber"));
     nd_process_limits lim = nd_processing_limits(rq);
     if (!rc) rc = nd_process_check_inputs(p, json_object_get(body, "inputs"), &lim, &inputs, &rq->err);
+    if (!rc) rc = nd_processing_may_read_inputs(rq, p, inputs);
     bool async = p->async && (prefers_async(rq) || !p->sync);
     json_t *request = NULL;
     char id[ND_JOB_ID_LEN + 1];

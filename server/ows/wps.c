@@ -357,9 +357,13 @@ int wps_submit(nd_req *rq, wps_exec *x, const char *version, char id[ND_JOB_ID_L
     if (x->async && !x->process->async)
         return nd_fail(&rq->err, ND_E_INVALID_PARAM, "mode", "this process does not run asynchronously");
     nd_process_limits lim = nd_processing_limits(rq);
-    json_t *inputs;
+    json_t *inputs = NULL;
     int rc = nd_process_check_inputs(x->process, x->inputs, &lim, &inputs, &rq->err);
-    if (rc < 0) return rc;
+    if (rc == 0) rc = nd_processing_may_read_inputs(rq, x->process, inputs);
+    if (rc < 0) {
+        json_decref(inputs);
+        return rc;
+    }
     json_t *request = json_pack("{s:s, s:o, s:b, s:b, s:s?}", "wps", version, "outputs", wps_outputs_json(x), "lineage",
                                 x->lineage, "status", x->status, "raw", x->raw);
     rc = nd_jobs_submit(j, x->process->id, nd_auth_owner(rq), inputs, request, id, &rq->err);
