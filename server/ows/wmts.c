@@ -293,7 +293,8 @@ int nd_wmts_kvp(nd_req *rq, nd_resp *rs) { return nd_ows_dispatch(&wmts_service,
 static int split(nd_req *rq, const char *path, char **seg, int max) {
     char *s = nd_arena_strdup(rq->arena, path);
     int n = 0;
-    for (char *tok = strtok(s, "/"); tok; tok = strtok(NULL, "/")) {
+    char *save = NULL; /* strtok_r: strtok's hidden state is shared by the request threads */
+    for (char *tok = strtok_r(s, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
         if (n == max) return -1;
         seg[n++] = tok;
     }
