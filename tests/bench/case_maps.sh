@@ -3,7 +3,8 @@
 # MapServer 8 (FastCGI behind a private nginx) on the same files in one run: (a) the demo 4-band Sentinel-2-like
 # COG as an RGB composite (bands 3,2,1, linear stretch), (b) the demo NetCDF SST (short, scaled) with a colour
 # ramp. wrk -t2 -c8 with the same tile sequence for both (tests/bench/maps_tiles.lua). Goal: >= 2x MapServer's
-# requests/s with a lower p99.
+# requests/s with a lower p99. Then (c) cached tiles: the SST as XYZ tiles from nadir's disk tile cache against
+# nginx serving the very same tile files statically (sendfile), same tile sequence. Goal: >= 50% of nginx.
 # Usage: case_maps.sh NADIR_BIN   (normally through run.sh; smoke run: BENCH_DURATION=3s BENCH_ROUNDS=1)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -116,7 +117,9 @@ MAPSERVER_CONFIG_FILE=$BENCH_TMP/ms.conf MS_MAPFILE=$BENCH_TMP/maps.map \
     >"$BENCH_TMP/fcgi.log" 2>&1 &
 BENCH_PIDS+=("$!")
 FCGI_PID=$!
-nginx_start "$BENCH_TMP" "location / { include /etc/nginx/fastcgi_params; fastcgi_param MS_MAPFILE $BENCH_TMP/maps.map; fastcgi_pass 127.0.0.1:$FCGI_PORT; }"
+mkdir -p "$BENCH_TMP/static/tiles"
+nginx_start "$BENCH_TMP" "location / { include /etc/nginx/fastcgi_params; fastcgi_param MS_MAPFILE $BENCH_TMP/maps.map; fastcgi_pass 127.0.0.1:$FCGI_PORT; }
+        location /tiles/ { root $BENCH_TMP/static; default_type image/png; }"
 
 # Both must answer a tile with a PNG before anything is measured.
 probe="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&STYLES=&CRS=EPSG:3857&WIDTH=256&HEIGHT=256&FORMAT=image/png&TRANSPARENT=TRUE&BBOX=166326,5392791,176110,5402575"
@@ -148,10 +151,37 @@ run_case() {
     bench_note "maps: $name requests/s per round: nadir $(printf '%.0f ' "${n_rps[@]}"); mapserver $(printf '%.0f ' "${m_rps[@]}")"
 }
 
+# run_cached NAME LAYER BOX ZMIN ZMAX: every tile of the range fetched once from nadir (filling its cache) and
+# written where nginx serves it; then the same random tile sequence from both, all cache hits for nadir.
+run_cached() {
+    local name=$1 layer=$2 box=$3 zmin=$4 zmax=$5 r ngx_pid
+    local -a n_rps=() n_p99=() n_cpu=() g_rps=() g_p99=() g_cpu=()
+    /usr/bin/python3 "$BENCH_DIR/maps_seed.py" "$NADIR_URL" "$layer" "$box" "$zmin" "$zmax" "$BENCH_TMP/static/tiles" \
+        || bench_die "seeding the tiles of $layer failed"
+    chmod -R a+rX "$BENCH_TMP/static"
+    ngx_pid=$(cat "$NGINX_DIR/nginx.pid")
+    export TILE_BOX=$box TILE_ZMIN=$zmin TILE_ZMAX=$zmax
+    TILE_XYZ="/tiles/$layer" bench_warmup "$NADIR_URL/" "${WRK_OPTS[@]}" -s "$LUA"
+    TILE_XYZ="/tiles" bench_warmup "$NGINX_URL/" "${WRK_OPTS[@]}" -s "$LUA"
+    for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+        bench_log "$name round $r/$BENCH_ROUNDS: nadir"
+        TILE_XYZ="/tiles/$layer" WRK_SERVER_PID=$NADIR_PID bench_wrk "$NADIR_URL/" "${WRK_OPTS[@]}" -s "$LUA"
+        n_rps+=("$WRK_RPS") n_p99+=("$WRK_P99_MS") n_cpu+=("$WRK_CPU_US") errors=$((errors + WRK_ERRORS))
+        bench_log "$name round $r/$BENCH_ROUNDS: nginx"
+        TILE_XYZ="/tiles" WRK_SERVER_PID=$ngx_pid bench_wrk "$NGINX_URL/" "${WRK_OPTS[@]}" -s "$LUA"
+        g_rps+=("$WRK_RPS") g_p99+=("$WRK_P99_MS") g_cpu+=("$WRK_CPU_US") errors=$((errors + WRK_ERRORS))
+    done
+    bench_metric "${name}_requests/s" "$(bench_median "${n_rps[@]}")" "$(bench_median "${g_rps[@]}")" higher 0.5
+    bench_metric "${name}_p99_ms" "$(bench_median "${n_p99[@]}")" "$(bench_median "${g_p99[@]}")" lower -
+    bench_metric "${name}_cpu_us/request" "$(bench_median "${n_cpu[@]}")" "$(bench_median "${g_cpu[@]}")" lower -
+    bench_note "maps: $name requests/s per round: nadir $(printf '%.0f ' "${n_rps[@]}"); nginx (static files) $(printf '%.0f ' "${g_rps[@]}")"
+}
+
 errors=0
-# (a) the COG around Toulouse at zoom 11-16, (b) the SST over NW Europe at zoom 3-7
+# (a) the COG around Toulouse at zoom 11-16, (b) the SST over NW Europe at zoom 3-7, (c) its cached XYZ tiles
 run_case rgb_cog s2/rgb s2_rgb "1.513,43.521,1.642,43.615" 11 16
 run_case sst_colormap sst/sst sst "-20,40,30,66" 3 7
+run_cached cached_tiles sst:sst "-20,40,30,66" 3 7
 nadir_stop
 nginx_stop
 
