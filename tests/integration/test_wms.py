@@ -12,6 +12,7 @@ from osgeo import gdal
 from owslib.wms import WebMapService
 
 from conftest import Server, server_config
+from test_wmts import DEPTHS, ocean3d
 
 gdal.UseExceptions()
 
@@ -65,6 +66,9 @@ def wms(demo_dir, long_series, tmp_path_factory):
     text = server_config(demo_dir) + f"""  - id: long
     title: Long series
     source: {long_series}
+  - id: ocean3d
+    title: Temperature at three depths
+    source: {ocean3d(tmp_path_factory.mktemp("ocean3d"))}
 """ + STYLES
     s = Server(str(tmp_path_factory.mktemp("wms")), text)
     yield s
@@ -559,3 +563,30 @@ def test_max_size_map(wms):
     # the next small map still works (per-thread buffers were given back, not reused wrongly)
     small = getmap(wms, LAYERS="sst/sst", CRS="CRS:84", BBOX="-20,40,30,66", WIDTH=100, HEIGHT=52, FORMAT="image/tiff")
     assert np.isfinite(tiff(small.content)[0]).any()
+
+
+# ---- ELEVATION ----
+
+def test_elevation_dimension(wms):
+    """A NetCDF with depths 0, 10, 50 m: capabilities list them (default the first), GetMap and GetFeatureInfo pick the
+    nearest level, values outside the axis or not numbers are InvalidDimensionValue."""
+    root = ET.fromstring(get(wms, REQUEST="GetCapabilities").content)
+    ns = "{http://www.opengis.net/wms}"
+    layer = [l for l in root.iter(ns + "Layer") if l.findtext(ns + "Name") == "ocean3d/temp"][0]
+    dim = [d for d in layer.findall(ns + "Dimension") if d.get("name") == "elevation"][0]
+    assert [float(v) for v in dim.text.split(",")] == DEPTHS and float(dim.get("default")) == 0 and dim.get("units") == "m"
+    root = ET.fromstring(get(wms, VERSION="1.1.1", REQUEST="GetCapabilities").content)
+    layer = [l for l in root.iter("Layer") if l.findtext("Name") == "ocean3d/temp"][0]
+    assert [e.get("name") for e in layer.findall("Extent")] == ["elevation"]
+    q = dict(LAYERS="ocean3d/temp", CRS="CRS:84", BBOX="-20,30,20,50", WIDTH=40, HEIGHT=20, FORMAT="image/tiff")
+    lon = np.arange(40)
+    for elev, level in [(None, 0), ("0", 0), ("10", 1), ("12", 1), ("45", 2), ("50", 2)]:
+        extra = {"ELEVATION": elev} if elev else {}
+        vals = tiff(getmap(wms, **q, **extra).content)[0]
+        np.testing.assert_allclose(vals, np.broadcast_to(20 - 5 * level + 0.1 * lon, (20, 40)), atol=1e-5)
+    for bad in ("5000", "-900", "deep"):
+        r = getmap(wms, ELEVATION=bad, **q)
+        assert r.status_code == 400 and exception_code(r) == "InvalidDimensionValue", bad
+    r = get(wms, REQUEST="GetFeatureInfo", LAYERS="ocean3d/temp", QUERY_LAYERS="ocean3d/temp", STYLES="", CRS="CRS:84",
+            BBOX="-20,30,20,50", WIDTH=40, HEIGHT=20, I=5, J=3, ELEVATION="50", INFO_FORMAT="application/json")
+    assert r.json()["features"][0]["properties"]["value"] == pytest.approx(10 + 0.1 * 5, abs=1e-5)
