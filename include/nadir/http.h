@@ -115,6 +115,9 @@ const nd_route *nd_router_at(const nd_router *r, size_t i);
 const nd_route *nd_router_match(const nd_router *r, const char *method, const char *path, nd_req *rq,
                                 bool *path_known);
 
+/* Does an Accept-Encoding header value allow gzip (present and not q=0)? */
+bool nd_http_accepts_gzip(const char *accept_encoding);
+
 /* Runs a request through routing, the handler and error rendering; used by the server and by
  * unit tests that drive handlers without a socket. The response is complete on return. */
 void nd_http_dispatch(const struct nd_app *app, nd_req *rq, nd_resp *rs);

@@ -98,7 +98,7 @@ static uint64_t fnv1a(const void *p, size_t n) {
 }
 
 /* Does the Accept-Encoding header allow gzip (present and not q=0)? */
-static bool accepts_gzip(const char *ae) {
+bool nd_http_accepts_gzip(const char *ae) {
     for (const char *p = ae; p && (p = strcasestr(p, "gzip")); p += 4) {
         const char *end = p + 4 + strcspn(p + 4, ",");
         const char *q = strstr(p, "q=");
@@ -156,7 +156,7 @@ static bool finish_body(nd_req *rq, nd_resp *rs, bool *gzipped) {
     *gzipped = false;
     if (rs->stream.read) return false;
     bool gz = rs->compressible && rs->body.len >= GZIP_MIN_BYTES &&
-              accepts_gzip(nd_req_header(rq, "Accept-Encoding"));
+              nd_http_accepts_gzip(nd_req_header(rq, "Accept-Encoding"));
     if (rs->compressible) nd_resp_header(rq, rs, "Vary", "Accept-Encoding");
     if (rs->status == 200 && rs->cache_seconds > 0) {
         /* The gzip variant is another representation, so it gets its own tag. */
