@@ -75,41 +75,74 @@ static bool viewer_root(const nd_app *app, char out[PATH_MAX]) {
     return false;
 }
 
-/* Serves root/rel. Hashed build assets (under assets/) never change, so they are cached for a year;
- * other files revalidate after a minute with the ETag the server adds. */
+/* Opens path if it is a regular file, no larger than the limit, whose real path lies inside root: a symlink
+ * may point anywhere. Returns the descriptor and its size, or -1. */
+static int open_inside(const char *root, const char *path, off_t *size) {
+    char real[PATH_MAX];
+    size_t rootlen = strlen(root);
+    if (!realpath(path, real) || strncmp(real, root, rootlen) != 0 || real[rootlen] != '/') return -1;
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_STATIC_BYTES) {
+        close(fd);
+        return -1;
+    }
+    *size = st.st_size;
+    return fd;
+}
+
+static int read_all(int fd, off_t size, nd_buf *out) {
+    nd_buf_reset(out);
+    nd_buf_reserve(out, (size_t)size + 1);
+    size_t got = 0;
+    while (got < (size_t)size) {
+        ssize_t n = read(fd, out->data + got, (size_t)size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    out->len = got;
+    return got == (size_t)size ? 0 : -1;
+}
+
+/* Serves root/rel. A text file gzipped at build time (rel.gz beside it) goes as is to clients that take
+ * gzip, so the bundle is not compressed again on every first visit. Hashed build assets (under assets/)
+ * never change, so they are cached for a year; other files revalidate after a minute with the ETag the
+ * server adds. */
 static int serve_file(nd_req *rq, nd_resp *rs, const char *root, const char *rel) {
     if (!safe_relpath(rel)) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No such file");
     const char *type;
     bool text;
     if (media_type(rel, &type, &text) < 0) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No such file");
-    char joined[PATH_MAX + MAX_STATIC_PATH + 2], real[PATH_MAX];
-    snprintf(joined, sizeof joined, "%s/%s", root, rel);
-    /* A symlink may point anywhere: the resolved file must still lie inside the root. */
-    size_t rootlen = strlen(root);
-    if (!realpath(joined, real) || strncmp(real, root, rootlen) != 0 || real[rootlen] != '/')
-        return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No such file");
-    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    char path[PATH_MAX + MAX_STATIC_PATH + 8];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    off_t size;
+    int fd = open_inside(root, path, &size);
     if (fd < 0) return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No such file");
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_STATIC_BYTES) {
-        close(fd);
-        return nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No such file");
+    bool gz = false;
+    if (text && nd_http_accepts_gzip(nd_req_header(rq, "Accept-Encoding"))) {
+        char gzpath[sizeof path + 3];
+        snprintf(gzpath, sizeof gzpath, "%s.gz", path);
+        off_t gzsize;
+        int gzfd = open_inside(root, gzpath, &gzsize);
+        if (gzfd >= 0) {
+            close(fd);
+            fd = gzfd;
+            size = gzsize;
+            gz = true;
+        }
     }
-    nd_buf_reset(&rs->body);
-    nd_buf_reserve(&rs->body, (size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, rs->body.data + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
+    int rc = read_all(fd, size, &rs->body);
     close(fd);
-    if (got != (size_t)st.st_size) return nd_fail(&rq->err, ND_E_INTERNAL, "path", "Could not read the file");
-    rs->body.len = got;
+    if (rc < 0) return nd_fail(&rq->err, ND_E_INTERNAL, "path", "Could not read the file");
     rs->status = 200;
     rs->content_type = type;
-    rs->compressible = text;
+    rs->compressible = text && !gz;
+    if (gz) {
+        nd_resp_header(rq, rs, "Content-Encoding", "gzip");
+        nd_resp_header(rq, rs, "Vary", "Accept-Encoding");
+    }
     rs->cache_seconds = strncmp(rel, "assets/", 7) == 0 ? 31536000 : 60;
     nd_resp_header(rq, rs, "X-Content-Type-Options", "nosniff");
     return 0;
