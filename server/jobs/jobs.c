@@ -1,6 +1,7 @@
 /* The job system: submission (directory, then the index row, then the answer), the executor thread
  * that starts queued jobs, watches running ones, enforces timeouts and retention, and recovery of
  * the jobs a previous server left behind. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -306,6 +307,26 @@ static void recover(nd_jobs *j) {
     free(rows);
 }
 
+/* Job directories without a row: a submission killed between its mkdir and its insert (never answered
+ * 201), or a dismissal killed before the executor removed the files. No one can ask for them: removed.
+ * The index is a WAL SQLite file, usable from one host only, so no other server adds directories here. */
+static void sweep_orphans(nd_jobs *j) {
+    DIR *d = opendir(j->conf.dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!valid_id(e->d_name)) continue;
+        nd_job_info info;
+        int found = nd_store_get(j, e->d_name, &info);
+        if (found == 1) nd_job_info_clear(&info);
+        if (found != 0) continue;
+        char *dir = nd_job_dir(j, e->d_name);
+        nd_remove_tree(dir);
+        free(dir);
+    }
+    closedir(d);
+}
+
 /* ---------------------------------------------------------------- public API */
 
 int nd_jobs_start(const nd_jobs_conf *conf, nd_jobs **out, char *err, size_t errlen) {
@@ -332,6 +353,7 @@ int nd_jobs_start(const nd_jobs_conf *conf, nd_jobs **out, char *err, size_t err
         return -1;
     }
     recover(j);
+    sweep_orphans(j);
     if (pthread_create(&j->thread, NULL, executor, j) != 0) {
         snprintf(err, errlen, "cannot start the job executor thread");
         nd_jobs_stop(j);

@@ -5,6 +5,7 @@ stays accepted or running, and the result of every successful subset is whole an
 import os
 import threading
 import time
+import uuid
 
 import numpy as np
 import requests
@@ -100,10 +101,17 @@ def test_kill_during_job_runs(demo_dir, tmp_path, rng):
                 killed_children += kill_tree_of(jobs_dir)
             for db in sqlite_files(data):
                 integrity_ok(db)
+            if it == 0:  # what a kill between a submission's mkdir and its insert leaves (hit by chance too)
+                os.makedirs(os.path.join(jobs_dir, str(uuid.uuid4())))
             s = start(work, cfg, f"run{it}")
             for job_id, _, _ in acked:  # accepted once, known for ever (or until retention)
                 r = requests.get(f"{s.url}/jobs/{job_id}", timeout=30)
                 assert r.status_code == 200, f"round {it}: job {job_id} lost: {r.text[:300]}"
+            # and no directory outlives a submission cut short before its row: each one is a job
+            for d in os.listdir(jobs_dir):
+                if len(d) == 36:
+                    r = requests.get(f"{s.url}/jobs/{d}", timeout=30)
+                    assert r.status_code == 200, f"round {it}: directory {d} belongs to no job: {os.listdir(os.path.join(jobs_dir, d))}"
         # after the last restart every job ends, with a reason when it failed
         states = {}
         for job_id, process, inputs in acked:
