@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc)
 # Build and test dependencies, all Debian 12 packages.
 DEB_BUILD := build-essential cmake ninja-build pkg-config libmicrohttpd-dev libxml2-dev libjansson-dev \
 	libgdal-dev libproj-dev libnetcdf-dev libsqlite3-dev libyaml-dev zlib1g-dev libcairo2-dev libpng-dev \
-	libopenblas-dev liblapacke-dev libsuitesparse-dev libjwt-dev libssl-dev nodejs
+	libopenblas-dev liblapacke-dev libsuitesparse-dev libjwt-dev libssl-dev libcurl4-openssl-dev nodejs
 DEB_TOOLS := gdal-bin proj-bin netcdf-bin curl ca-certificates
 DEB_TEST := python3-pytest python3-requests python3-gdal python3-netcdf4 python3-xarray python3-owslib \
 	python3-numpy python3-lxml python3-shapely python3-jsonschema python3-sklearn python3-jwt python3-cryptography \

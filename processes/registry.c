@@ -358,13 +358,37 @@ fail:
     return -(int)err->code;
 }
 
+/* The file of a published job output "JOBID-OUTPUT": a job directory beside this job's holds it (the server
+ * checked at submission that the dataset is published). NULL when id is no such output. */
+static char *job_output_file(const nd_kernel_env *env, const char *id) {
+    const char *slash = env->dir ? strrchr(env->dir, '/') : NULL;
+    if (!slash || strlen(id) < 38 || id[36] != '-' || strspn(id, "0123456789abcdef-") < 36) return NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%.*s/%.36s/outputs.json", (int)(slash - env->dir), env->dir, id);
+    json_t *outs = json_load_file(path, 0, NULL);
+    const char *file = json_string_value(json_object_get(json_object_get(outs, id + 37), "file"));
+    char *res = NULL;
+    if (file && !strchr(file, '/')) {
+        snprintf(path, sizeof path, "%.*s/%.36s/%s", (int)(slash - env->dir), env->dir, id, file);
+        res = nd_xstrdup(path);
+    }
+    json_decref(outs);
+    return res;
+}
+
 int nd_kernel_open_dataset(nd_kernel_env *env, const char *id, nd_dataset **out, nd_error *err) {
     *out = NULL;
+    char msg[512];
+    char *output = job_output_file(env, id);
+    if (output) {
+        int rc = nd_dataset_open_file(id, id, NULL, output, out, msg, sizeof msg);
+        free(output);
+        return rc < 0 ? nd_fail(err, ND_E_IO, "", "dataset '%s' could not be opened", id) : 0;
+    }
     if (!env->config) return nd_fail(err, ND_E_INTERNAL, "", "the job has no configuration to find datasets in");
     for (size_t i = 0; i < env->config->ndatasets; i++) {
         const nd_dataset_conf *c = &env->config->datasets[i];
         if (strcmp(c->id, id) != 0) continue;
-        char msg[512];
         if (nd_dataset_open_in(c, env->config->dir, out, msg, sizeof msg) < 0)
             return nd_fail(err, ND_E_IO, "", "dataset '%s' could not be opened", id);
         return 0;

@@ -75,6 +75,7 @@ typedef struct nd_dataset {
     nd_variable *vars;
     size_t nvars;
     bool withdrawn;          /* set once by nd_registry_withdraw, read through nd_dataset_live */
+    nd_dataset_conf *own_conf; /* the configuration it owns (nd_dataset_open_file), else NULL */
     struct nd_vector *vector; /* ND_DS_VECTOR (no vars): the OGR layers, nadir/vector.h; NULL otherwise */
 } nd_dataset;
 
@@ -84,6 +85,9 @@ int nd_dataset_open(const nd_dataset_conf *conf, nd_dataset **out, char *err, si
 /* Same, resolving a relative source (file or glob) against dir (the configuration's directory). */
 int nd_dataset_open_in(const nd_dataset_conf *conf, const char *dir, nd_dataset **out, char *err,
                        size_t errlen);
+/* A file as a dataset that owns its configuration (job outputs): id, title and abstract as given. */
+int nd_dataset_open_file(const char *id, const char *title, const char *abstract, const char *path, nd_dataset **out,
+                         char *err, size_t errlen);
 void nd_dataset_free(nd_dataset *ds);
 const nd_variable *nd_dataset_var(const nd_dataset *ds, const char *name);
 
@@ -97,7 +101,7 @@ typedef struct nd_registry {
     size_t n;                /* filled slots; grows while serving (read it once per loop) */
     size_t cap;
     unsigned generation;     /* changes with every publish and withdrawal: cached listings compare it */
-    struct nd_registry_owned *owned; /* configurations of published datasets */
+    struct nd_registry_lock *lock; /* serialises publishers */
 } nd_registry;
 
 /* Opens every dataset of cfg (relative sources against cfg->dir); on the first failure frees what was

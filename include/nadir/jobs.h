@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nadir/arena.h"
 #include "nadir/config.h"
 #include "nadir/error.h"
 
@@ -81,7 +82,15 @@ void nd_jobs_counts(nd_jobs *j, size_t counts[5]);
 /* The job system of a running server (created by the first of nd_wps_register/nd_processes_register). */
 nd_jobs *nd_app_jobs(const struct nd_app *app);
 
-/* `nadir run-job DIR`: runs the process named in DIR/inputs.json; 0 when the job succeeded. */
+/* HTTP for jobs (fetch.c). nd_fetch GETs url into out when it and every redirect it takes are http(s) URLs
+ * of one of hosts, within max_bytes; nd_post_json POSTs body and follows no redirect. 0, or -1 with a reason. */
+int nd_fetch(const char *url, char *const *hosts, size_t nhosts, size_t max_bytes, nd_buf *out, char *err,
+             size_t errlen);
+int nd_post_json(const char *url, const char *body, char *err, size_t errlen);
+
+/* `nadir run-job DIR`: runs the process named in DIR/inputs.json; 0 when the job succeeded. Inputs given by
+ * reference (href) are fetched first: text arrives to the kernel as the input's value, other media as a
+ * file of the job directory ({"file": path}). */
 int nd_job_run(const char *dir);
 
 /* Publishing outputs as datasets (STAC item, WMS layer, WCS coverage, OPeNDAP). `publish` is called once for

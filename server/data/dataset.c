@@ -202,8 +202,18 @@ static void vertical_free(nd_vertical_axis *z) {
     free(z);
 }
 
+static void own_conf_free(nd_dataset_conf *c) {
+    if (!c) return;
+    free(c->id);
+    free(c->title);
+    free(c->abstract);
+    free(c->source);
+    free(c);
+}
+
 void nd_dataset_free(nd_dataset *ds) {
     if (!ds) return;
+    own_conf_free(ds->own_conf);
     for (size_t i = 0; i < ds->nfiles; i++) free(ds->files[i]);
     free(ds->files);
     free(ds->crs_wkt);
@@ -307,4 +317,19 @@ int nd_dataset_open_in(const nd_dataset_conf *conf, const char *dir, nd_dataset 
 
 int nd_dataset_open(const nd_dataset_conf *conf, nd_dataset **out, char *err, size_t errlen) {
     return nd_dataset_open_in(conf, NULL, out, err, errlen);
+}
+
+int nd_dataset_open_file(const char *id, const char *title, const char *abstract, const char *path, nd_dataset **out,
+                         char *err, size_t errlen) {
+    nd_dataset_conf *c = nd_xcalloc(1, sizeof *c);
+    c->id = nd_xstrdup(id);
+    c->title = nd_xstrdup(title ? title : id);
+    c->abstract = abstract ? nd_xstrdup(abstract) : NULL;
+    c->source = nd_xstrdup(path);
+    if (nd_dataset_open(c, out, err, errlen) < 0) {
+        own_conf_free(c);
+        return -1;
+    }
+    (*out)->own_conf = c;
+    return 0;
 }

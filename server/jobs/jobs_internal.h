@@ -69,6 +69,11 @@ int nd_store_list(nd_jobs *j, const nd_job_state *states, size_t nstates, const 
                   size_t *total);
 void nd_store_counts(nd_jobs *j, size_t counts[5]);
 
+/* inputs.c: fetches the inputs of p given by reference into the job (see nd_job_run); 0, or -1 with msg. */
+struct nd_process;
+int nd_job_stage_inputs(const char *dir, const struct nd_process *p, json_t *inputs, const nd_config *cfg, char *msg,
+                        size_t msglen);
+
 /* files.c */
 double nd_now(void);
 char *nd_job_dir(const nd_jobs *j, const char *id);

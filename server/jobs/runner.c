@@ -93,7 +93,9 @@ int nd_job_run(const char *dir) {
     json_t *outputs = json_object();
     nd_error err = {0};
     json_t *none = json_object();
-    int rc = p->run(&env, inputs ? inputs : none, outputs, &err);
+    int rc = 0;
+    if (inputs && nd_job_stage_inputs(dir, p, inputs, cfg, err.detail, sizeof err.detail) < 0) rc = -1;
+    if (rc == 0) rc = p->run(&env, inputs ? inputs : none, outputs, &err);
     json_decref(none);
     int exit_code = 0;
     if (rc < 0) {

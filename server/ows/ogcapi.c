@@ -1,4 +1,5 @@
 /* OGC API - Common: landing page (HTML and JSON), conformance, OpenAPI, collections. */
+#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -196,6 +197,26 @@ static int build_conformance(nd_req *rq, nd_resp *rs) {
 }
 
 /* The OpenAPI document is generated from the route table, so it grows with each service. */
+/* "get" + "/collections/{id}/map/tiles" -> "getCollectionsIdMapTiles": unique, as (method, path) is, and stable
+ * for client generators. */
+static const char *operation_id(nd_arena *a, const char *method, const char *path) {
+    nd_buf b = {0};
+    nd_buf_puts(&b, method);
+    bool up = true;
+    for (const char *p = path; *p; p++) {
+        if (!isalnum((unsigned char)*p)) {
+            up = true;
+            continue;
+        }
+        char c = up ? (char)toupper((unsigned char)*p) : *p;
+        nd_buf_append(&b, &c, 1);
+        up = false;
+    }
+    const char *id = nd_arena_strdup(a, b.data);
+    nd_buf_free(&b);
+    return id;
+}
+
 static int build_openapi(nd_req *rq, nd_resp *rs) {
     json_t *paths = json_object();
     const nd_router *r = rq->app->router;
@@ -219,7 +240,8 @@ static int build_openapi(nd_req *rq, nd_resp *rs) {
         for (; method[k] && k < sizeof lower - 1; k++) lower[k] = (char)(method[k] | 0x20);
         lower[k] = 0;
         json_object_set_new(item, lower,
-                            json_pack("{s:s, s:[s], s:o, s:{s:{s:s}, s:{s:s}}}", "summary", rt->summary, "tags",
+                            json_pack("{s:s, s:s, s:[s], s:o, s:{s:{s:s}, s:{s:s}}}", "operationId",
+                                      operation_id(rq->arena, lower, path), "summary", rt->summary, "tags",
                                       rt->service, "parameters", params, "responses", "200", "description", "OK",
                                       "default", "description", "An error (problem+json or the protocol's own form)"));
     }

@@ -45,6 +45,10 @@ def test_openapi_lists_routes(server):
     for path in ("/", "/conformance", "/collections", "/health", "/metrics"):
         assert path in doc["paths"]
     assert "/debug/sleep" not in doc["paths"]
+    # every operation has an operationId, unique across the document (client generators need both)
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)) and all(ids)
+    assert doc["paths"]["/processes/{id}/execution"]["post"]["operationId"] == "postProcessesIdExecution"
 
 
 def test_health(server):
