@@ -13,7 +13,7 @@
 
 static int fail(const char *msg, const char *arg) {
     fprintf(stderr, "nadir seed: %s%s\nusage: nadir seed -c FILE LAYER --zoom A-B [--bbox W,S,E,N] [--time T] "
-                    "[--style S] [--tms WebMercatorQuad|WorldCRS84Quad] [--format png|jpg]\n",
+                    "[--elevation Z] [--style S] [--tms WebMercatorQuad|WorldCRS84Quad] [--format png|jpg]\n",
             msg, arg ? arg : "");
     return 2;
 }
@@ -67,10 +67,10 @@ int nd_wmts_seed_main(int argc, char **argv) {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"zoom", required_argument, 0, 'z'}, {"bbox", required_argument, 0, 'b'},
         {"time", required_argument, 0, 't'},   {"style", required_argument, 0, 's'}, {"tms", required_argument, 0, 'm'},
-        {"format", required_argument, 0, 'f'}, {0},
+        {"format", required_argument, 0, 'f'}, {"elevation", required_argument, 0, 'e'}, {0},
     };
     const char *conf = NULL, *zoom = NULL, *bbox_s = NULL, *tval = NULL, *style = "default", *tms_id = "WebMercatorQuad",
-               *ext = "png";
+               *ext = "png", *eval = NULL;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "c:", opts, NULL)) != -1;) {
         switch (c) {
@@ -81,6 +81,7 @@ int nd_wmts_seed_main(int argc, char **argv) {
         case 's': style = optarg; break;
         case 'm': tms_id = optarg; break;
         case 'f': ext = optarg; break;
+        case 'e': eval = optarg; break;
         default: return fail("unknown option", NULL);
         }
     }
@@ -101,6 +102,9 @@ int nd_wmts_seed_main(int argc, char **argv) {
     if (tval)
         for (const char *p = tval; *p; p++)
             if (*p == '/' || *p == '?' || *p == '%') return fail("bad time ", tval);
+    if (eval)
+        for (const char *p = eval; *p; p++)
+            if (*p == '/' || *p == '?' || *p == '%') return fail("bad elevation ", eval);
 
     nd_app *app = open_app(conf);
     if (!app) return 1;
@@ -130,6 +134,10 @@ int nd_wmts_seed_main(int argc, char **argv) {
             goto out;
         }
     }
+    /* the REST path's dimension segments, as the capabilities' templates have them: {Time} then {Elevation} */
+    char dims[256] = "";
+    if (l->has_time || (tval && !l->has_z)) strncat(dims, tval ? tval : "default", 100), strcat(dims, "/");
+    if (l->has_z) strncat(dims, eval ? eval : "default", 100), strcat(dims, "/");
     long done = 0, errors = 0;
     time_t start = time(NULL), last = 0;
     for (int z = z0; z <= z1; z++) {
@@ -138,8 +146,8 @@ int nd_wmts_seed_main(int argc, char **argv) {
         for (long r = r0; r <= r1; r++)
             for (long c = c0; c <= c1; c++) {
                 char url[1024];
-                snprintf(url, sizeof url, "/wmts/1.0.0/%s/%s/%s%s%s/%d/%ld/%ld.%s", l->safe, style, tval ? tval : "",
-                         tval ? "/" : "", tms->id, z, r, c, ext);
+                snprintf(url, sizeof url, "/wmts/1.0.0/%s/%s/%s%s/%d/%ld/%ld.%s", l->safe, style, dims, tms->id, z, r,
+                         c, ext);
                 nd_req *rq = nd_req_new_test(app, "GET", url, NULL);
                 nd_resp rs;
                 memset(&rs, 0, sizeof rs);

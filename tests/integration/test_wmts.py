@@ -552,3 +552,17 @@ def test_clients_fill_the_elevation(wmts, tmp_path, gdal_wms_cache):
                        format="image/png", style="default", ELEVATION="50").read()
     deep = getmap_3857(wmts, "ocean3d/temp", bbox, ELEVATION="50")
     assert np.array_equal(decode(tile), deep) and not np.array_equal(deep, first)
+
+
+def test_seed_one_elevation(wmts):
+    import subprocess
+    from conftest import NADIR
+    p = subprocess.run([NADIR, "seed", "-c", wmts.config, "ocean3d/temp", "--zoom", "0-1", "--elevation", "10"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    hit = requests.get(f"{wmts.url}/wmts/1.0.0/ocean3d:temp/default/10/WebMercatorQuad/1/0/0.png", timeout=60)
+    assert hit.headers["X-Tile-Cache"] == "hit"
+    assert np.array_equal(decode(hit.content), getmap_3857(wmts, "ocean3d/temp", merc_tile_bbox(1, 0, 0), ELEVATION="10"))
+    # another level was not seeded
+    other = requests.get(f"{wmts.url}/wmts/1.0.0/ocean3d:temp/default/50/WebMercatorQuad/1/0/0.png", timeout=60)
+    assert other.headers["X-Tile-Cache"] == "miss"
