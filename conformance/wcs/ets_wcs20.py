@@ -64,6 +64,26 @@ def tiff(r):
     return ds
 
 
+def grid_high(desc):
+    """The grid's upper limits, x first: a RectifiedGrid, or a ReferenceableGridByVectors (N-D, time/vertical)."""
+    return desc.find(".//gml:domainSet//gml:limits/gml:GridEnvelope/gml:high", NS).text.split()
+
+
+def corners(env):
+    """Lower and upper corner as numbers on the horizontal axes (the first two; N-D envelopes add time and
+    vertical positions after them)."""
+    return ([float(v) for v in env.find("gml:lowerCorner", NS).text.split()[:2]],
+            [float(v) for v in env.find("gml:upperCorner", NS).text.split()[:2]])
+
+
+def horizontal_crs_code(env):
+    """The EPSG code of the horizontal CRS: the srsName, or the first part of a compound CRS."""
+    name = env.get("srsName")
+    if "crs-compound?" in name:
+        name = name.split("?", 1)[1].split("&")[0].split("=", 1)[1]
+    return name.rsplit("/", 1)[-1]
+
+
 def envelope(desc):
     env = desc.find("gml:boundedBy/gml:Envelope", NS)
     if env is None:
@@ -153,13 +173,16 @@ def _(c):
 def _(c):
     for cid in c.ids:
         d = c.describe(cid)
-        grid = d.find(".//gml:RectifiedGrid/gml:limits/gml:GridEnvelope/gml:high", NS).text.split()
+        grid = grid_high(d)
         r = c.get(SERVICE="WCS", VERSION="2.0.1", REQUEST="GetCoverage", COVERAGEID=cid)
         assert r.headers["Content-Type"].startswith(d.find("wcs:ServiceParameters/wcs:nativeFormat", NS).text)
         ds = tiff(r)
         assert (ds.RasterXSize, ds.RasterYSize) == (int(grid[0]) + 1, int(grid[1]) + 1)
         fields = d.findall(".//swe:field", NS)
-        assert ds.RasterCount % len(fields) == 0
+        steps = 1
+        for k in grid[2:]:  # time and vertical axes: a band per position and field
+            steps *= int(k) + 1
+        assert ds.RasterCount == len(fields) * steps, (ds.RasterCount, len(fields), steps)
 
 
 @check("core.getCoverage-no-such-coverage")
@@ -172,8 +195,7 @@ def middle_trim(c, cid):
     d = c.describe(cid)
     env = envelope(d)
     labels = env.get("axisLabels").split()
-    lo = [float(v) for v in env.find("gml:lowerCorner", NS).text.split()]
-    hi = [float(v) for v in env.find("gml:upperCorner", NS).text.split()]
+    lo, hi = corners(env)
     subs = [f"{labels[i]}({lo[i] + (hi[i] - lo[i]) / 4!r},{lo[i] + 3 * (hi[i] - lo[i]) / 4!r})" for i in range(2)]
     return d, labels, lo, hi, subs
 
@@ -184,7 +206,7 @@ def _(c):
         d, labels, lo, hi, subs = middle_trim(c, cid)
         ds = tiff(c.getq([("SERVICE", "WCS"), ("VERSION", "2.0.1"), ("REQUEST", "GetCoverage"),
                           ("COVERAGEID", cid)] + [("SUBSET", s) for s in subs]))
-        full = d.find(".//gml:GridEnvelope/gml:high", NS).text.split()
+        full = grid_high(d)
         assert abs(ds.RasterXSize - (int(full[0]) + 1) / 2) <= 1 and abs(ds.RasterYSize - (int(full[1]) + 1) / 2) <= 1
 
 
@@ -240,10 +262,9 @@ def _(c):
         gt = ds.GetGeoTransform()
         srs = ds.GetSpatialRef()
         assert srs is not None, "no CRS in the GeoTIFF"
-        code = env.get("srsName").rsplit("/", 1)[-1]
+        code = horizontal_crs_code(env)
         assert srs.GetAuthorityCode(None) == code, f"EPSG {srs.GetAuthorityCode(None)} vs {code}"
-        lo = [float(v) for v in env.find("gml:lowerCorner", NS).text.split()]
-        hi = [float(v) for v in env.find("gml:upperCorner", NS).text.split()]
+        lo, hi = corners(env)
         if env.get("axisLabels").split()[0] in ("Lat", "lat"):
             lo, hi = lo[::-1], hi[::-1]
         got = [gt[0], gt[3] + ds.RasterYSize * gt[5], gt[0] + ds.RasterXSize * gt[1], gt[3]]

@@ -1,4 +1,5 @@
-/* WCS 2.0.1: GetCapabilities, DescribeCoverage (GMLCOV RectifiedGridCoverage, time and vertical axes listed)
+/* WCS 2.0.1: GetCapabilities, DescribeCoverage (GMLCOV RectifiedGridCoverage, or ReferenceableGridCoverage with
+ * time and vertical grid axes)
  * and GetCoverage (parameters to an nd_subset, answered as a file). */
 #include <math.h>
 #include <stdio.h>
@@ -37,6 +38,11 @@ static int send_xml(nd_resp *rs, nd_buf *b) {
 }
 
 static bool lat_first(const nd_dataset *ds) { return nd_wcs_geographic(ds); }
+
+/* Coverages with time or vertical axes are N-D ReferenceableGridCoverages (rasdaman's form, which OWSLib and GDAL
+ * read): the horizontal axes regular, time ("ansi", ISO positions) and vertical (its own name) irregular, each
+ * listed by its coefficients; CRS the compound of the horizontal CRS, OGC AnsiDate and an EPSG vertical CRS. */
+static bool referenceable(const nd_dataset *ds) { return ds->time || ds->vertical; }
 
 /* A point in the CRS's own axis order (latitude first for EPSG:4326). */
 static void put_pos(nd_buf *b, const nd_dataset *ds, double x, double y) {
@@ -127,7 +133,8 @@ int nd_wcs20_capabilities(nd_req *rq, nd_resp *rs) {
                               "<ows:UpperCorner>%.15g %.15g</ows:UpperCorner></ows:WGS84BoundingBox>",
                           ds->wgs84[0], ds->wgs84[1], ds->wgs84[2], ds->wgs84[3]);
             xml_text(&b, "wcs:CoverageId", cv.id);
-            nd_buf_puts(&b, "<wcs:CoverageSubtype>RectifiedGridCoverage</wcs:CoverageSubtype></wcs:CoverageSummary>\n");
+            nd_buf_printf(&b, "<wcs:CoverageSubtype>%s</wcs:CoverageSubtype></wcs:CoverageSummary>\n",
+                          referenceable(ds) ? "ReferenceableGridCoverage" : "RectifiedGridCoverage");
         }
         nd_buf_puts(&b, "</wcs:Contents>\n");
     }
@@ -145,56 +152,123 @@ static const char *quantity_definition(const nd_variable *v) {
     return v->standard_name ? v->standard_name : v->name;
 }
 
-static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
-    const nd_dataset *ds = cv->ds;
-    const char *srs = srs_name(rq, ds);
+
+static const char *vertical_crs(const nd_dataset *ds) {
+    /* EPSG 5715 "MSL depth" (down), 5714 "MSL height" (up): the datum is not in CF files, the direction is */
+    return ds->vertical->positive_down ? "http://www.opengis.net/def/crs/EPSG/0/5715"
+                                       : "http://www.opengis.net/def/crs/EPSG/0/5714";
+}
+
+static const char *coverage_crs(nd_req *rq, const nd_dataset *ds) {
+    const char *h = srs_name(rq, ds);
+    if (!referenceable(ds)) return h;
+    int n = 1;
+    char *c = nd_arena_printf(rq->arena, "http://www.opengis.net/def/crs-compound?%d=%s", n++, h);
+    if (ds->time) c = nd_arena_printf(rq->arena, "%s&%d=http://www.opengis.net/def/crs/OGC/0/AnsiDate", c, n++);
+    if (ds->vertical) c = nd_arena_printf(rq->arena, "%s&%d=%s", c, n++, vertical_crs(ds));
+    return c;
+}
+
+/* Axis labels and units: the horizontal pair in the CRS's order, then ansi, then the vertical axis. */
+static void put_labels(nd_buf *b, const nd_dataset *ds, bool uom) {
     bool latf = lat_first(ds);
-    const char *labels = latf ? "Lat Long" : "E N", *uom = latf ? "deg deg" : "m m";
-    const char *env = ds->time ? "gml:EnvelopeWithTimePeriod" : "gml:Envelope";
-    nd_buf_puts(b, "<wcs:CoverageDescription gml:id=\"");
-    nd_buf_put_xml(b, cv->id);
-    nd_buf_printf(b, "\"><gml:boundedBy><%s srsName=\"%s\" axisLabels=\"%s\" uomLabels=\"%s\" srsDimension=\"2\">"
-                     "<gml:lowerCorner>", env, srs, labels, uom);
-    put_pos(b, ds, ds->bbox[0], ds->bbox[1]);
-    nd_buf_puts(b, "</gml:lowerCorner><gml:upperCorner>");
-    put_pos(b, ds, ds->bbox[2], ds->bbox[3]);
-    nd_buf_puts(b, "</gml:upperCorner>");
+    nd_buf_puts(b, uom ? (latf ? "deg deg" : "m m") : (latf ? "Lat Long" : "E N"));
+    if (ds->time) nd_buf_puts(b, uom ? " d" : " ansi");
+    if (ds->vertical) {
+        nd_buf_puts(b, " ");
+        nd_buf_put_xml(b, uom ? (ds->vertical->units && *ds->vertical->units ? ds->vertical->units : "1")
+                              : ds->vertical->name);
+    }
+}
+
+/* A position: horizontal (CRS order), then the time (quoted ISO) and vertical value given. */
+static void put_npos(nd_buf *b, const nd_dataset *ds, double x, double y, const nd_datetime *t, double z) {
+    put_pos(b, ds, x, y);
+    if (t) {
+        nd_buf_puts(b, " \"");
+        put_time(b, t);
+        nd_buf_puts(b, "\"");
+    }
+    if (ds->vertical) nd_buf_printf(b, " %.15g", z);
+}
+
+/* offsetVector of grid axis k among n (only component k set). */
+static void put_offset(nd_buf *b, const char *srs, int k, int n, double v) {
+    nd_buf_printf(b, "<gmlrgrid:offsetVector srsName=\"%s\">", srs);
+    for (int i = 0; i < n; i++) nd_buf_printf(b, "%s%.17g", i ? " " : "", i == k ? v : 0.0);
+    nd_buf_puts(b, "</gmlrgrid:offsetVector>");
+}
+
+static void general_axis(nd_buf *b, const char *srs, const char *label, int k, int n, double step, nd_buf *coeffs) {
+    nd_buf_puts(b, "<gmlrgrid:generalGridAxis><gmlrgrid:GeneralGridAxis>");
+    put_offset(b, srs, k, n, step);
+    nd_buf_puts(b, "<gmlrgrid:coefficients>");
+    if (coeffs) nd_buf_append(b, coeffs->data, coeffs->len);
+    nd_buf_puts(b, "</gmlrgrid:coefficients><gmlrgrid:gridAxesSpanned>");
+    nd_buf_put_xml(b, label);
+    nd_buf_puts(b, "</gmlrgrid:gridAxesSpanned><gmlrgrid:sequenceRule axisOrder=\"+1\">Linear</gmlrgrid:sequenceRule>"
+                   "</gmlrgrid:GeneralGridAxis></gmlrgrid:generalGridAxis>");
+}
+
+/* The grid axes run x, y, then time and vertical (GridEnvelope and generalGridAxis in that order, as GDAL's driver
+ * takes its raster size and geotransform from the first two), each spanning the CRS axis of the same label. */
+static void referenceable_grid(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv, const char *srs) {
+    const nd_dataset *ds = cv->ds;
+    const double *gt = ds->geotransform;
+    bool latf = lat_first(ds);
+    int n = 2 + (ds->time != NULL) + (ds->vertical != NULL);
+    nd_buf_printf(b, "<gml:domainSet><gmlrgrid:ReferenceableGridByVectors xmlns:gmlrgrid=\"http://www.opengis.net/gml/"
+                     "3.3/rgrid\" gml:id=\"%s_grid\" dimension=\"%d\"><gml:limits><gml:GridEnvelope><gml:low>0 0",
+                  cv->id, n);
+    for (int k = 2; k < n; k++) nd_buf_puts(b, " 0");
+    nd_buf_printf(b, "</gml:low><gml:high>%zu %zu", ds->width - 1, ds->height - 1);
+    if (ds->time) nd_buf_printf(b, " %zu", ds->time->n - 1);
+    if (ds->vertical) nd_buf_printf(b, " %zu", ds->vertical->n - 1);
+    const char *lx = nd_wcs_x_label(ds), *ly = nd_wcs_y_label(ds);
+    nd_buf_printf(b, "</gml:high></gml:GridEnvelope></gml:limits><gml:axisLabels>%s %s%s", lx, ly,
+                  ds->time ? " ansi" : "");
+    if (ds->vertical) {
+        nd_buf_puts(b, " ");
+        nd_buf_put_xml(b, ds->vertical->name);
+    }
+    nd_buf_printf(b, "</gml:axisLabels><gmlrgrid:origin><gml:Point gml:id=\"%s_origin\" srsName=\"", cv->id);
+    nd_buf_put_xml(b, srs);
+    nd_buf_puts(b, "\"><gml:pos>");
+    put_npos(b, ds, gt[0] + 0.5 * gt[1] + 0.5 * gt[2], gt[3] + 0.5 * gt[4] + 0.5 * gt[5],
+             ds->time ? &ds->time->dates[0] : NULL, ds->vertical ? ds->vertical->values[0] : 0);
+    nd_buf_puts(b, "</gml:pos></gml:Point></gmlrgrid:origin>");
+    nd_buf t = {0};
+    nd_buf_put_xml(&t, srs);
+    const char *esrs = nd_arena_strdup(rq->arena, t.data);
+    nd_buf_free(&t);
+    /* offset vectors have their component on the CRS axis (Lat before Long when latitude comes first) */
+    general_axis(b, esrs, lx, latf ? 1 : 0, n, gt[1], NULL);
+    general_axis(b, esrs, ly, latf ? 0 : 1, n, gt[5], NULL);
+    int k = 2;
     if (ds->time) {
-        nd_buf_puts(b, "<gml:beginPosition>");
-        put_time(b, &ds->time->dates[0]);
-        nd_buf_puts(b, "</gml:beginPosition><gml:endPosition>");
-        put_time(b, &ds->time->dates[ds->time->n - 1]);
-        nd_buf_puts(b, "</gml:endPosition>");
-    }
-    nd_buf_printf(b, "</%s></gml:boundedBy>", env);
-    xml_text(b, "wcs:CoverageId", cv->id);
-    /* Time and vertical axes are irregular: their positions are listed (GeoServer's TimeDomain form, which
-     * GDAL's WCS driver reads), and subset with SUBSET=time("...") / SUBSET=<vertical name>(...). */
-    if (ds->time || ds->vertical) {
-        nd_buf_puts(b, "<gmlcov:metadata><gmlcov:Extension>");
-        if (ds->time) {
-            nd_buf_puts(b, "<wcsgs:TimeDomain default=\"");
-            put_time(b, &ds->time->dates[ds->time->n - 1]);
-            nd_buf_puts(b, "\">");
-            for (size_t i = 0; i < ds->time->n; i++) {
-                nd_buf_printf(b, "<gml:TimeInstant gml:id=\"%s_t%zu\"><gml:timePosition>", cv->id, i);
-                put_time(b, &ds->time->dates[i]);
-                nd_buf_puts(b, "</gml:timePosition></gml:TimeInstant>");
-            }
-            nd_buf_puts(b, "</wcsgs:TimeDomain>");
+        /* coefficients: the positions themselves (rasdaman's form for time; OWSLib reads them as ISO dates) */
+        nd_buf c = {0};
+        for (size_t i = 0; i < ds->time->n; i++) {
+            nd_buf_puts(&c, i ? " \"" : "\"");
+            put_time(&c, &ds->time->dates[i]);
+            nd_buf_puts(&c, "\"");
         }
-        if (ds->vertical) {
-            nd_buf_printf(b, "<wcsgs:ElevationDomain default=\"%.15g\" name=\"", ds->vertical->values[0]);
-            nd_buf_put_xml(b, ds->vertical->name);
-            nd_buf_puts(b, "\" uom=\"");
-            nd_buf_put_xml(b, ds->vertical->units ? ds->vertical->units : "");
-            nd_buf_puts(b, "\">");
-            for (size_t i = 0; i < ds->vertical->n; i++)
-                nd_buf_printf(b, "<wcsgs:SingleValue>%.15g</wcsgs:SingleValue>", ds->vertical->values[i]);
-            nd_buf_puts(b, "</wcsgs:ElevationDomain>");
-        }
-        nd_buf_puts(b, "</gmlcov:Extension></gmlcov:metadata>");
+        general_axis(b, esrs, "ansi", k++, n, 1, &c);
+        nd_buf_free(&c);
     }
+    if (ds->vertical) {
+        /* offset 1 from the origin's level, times the coefficient: the levels as stored */
+        nd_buf c = {0};
+        for (size_t i = 0; i < ds->vertical->n; i++)
+            nd_buf_printf(&c, "%s%.15g", i ? " " : "", ds->vertical->values[i] - ds->vertical->values[0]);
+        general_axis(b, esrs, ds->vertical->name, k++, n, 1, &c);
+        nd_buf_free(&c);
+    }
+    nd_buf_puts(b, "</gmlrgrid:ReferenceableGridByVectors></gml:domainSet>");
+}
+
+static void rectified_grid(nd_buf *b, const nd_wcs_cov *cv, const char *srs) {
+    const nd_dataset *ds = cv->ds;
     const double *gt = ds->geotransform;
     nd_buf_printf(b, "<gml:domainSet><gml:RectifiedGrid gml:id=\"%s_grid\" dimension=\"2\"><gml:limits>"
                      "<gml:GridEnvelope><gml:low>0 0</gml:low><gml:high>%zu %zu</gml:high></gml:GridEnvelope>"
@@ -207,6 +281,41 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
     nd_buf_printf(b, "</gml:offsetVector><gml:offsetVector srsName=\"%s\">", srs);
     put_pos(b, ds, gt[2], gt[5]);
     nd_buf_puts(b, "</gml:offsetVector></gml:RectifiedGrid></gml:domainSet>");
+}
+
+static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
+    const nd_dataset *ds = cv->ds;
+    const char *crs = coverage_crs(rq, ds);
+    bool ref = referenceable(ds);
+    int n = 2 + (ds->time != NULL) + (ds->vertical != NULL);
+    nd_buf_puts(b, "<wcs:CoverageDescription gml:id=\"");
+    nd_buf_put_xml(b, cv->id);
+    nd_buf_puts(b, "\"><gml:boundedBy><gml:Envelope srsName=\"");
+    nd_buf_put_xml(b, crs);
+    nd_buf_puts(b, "\" axisLabels=\"");
+    put_labels(b, ds, false);
+    nd_buf_puts(b, "\" uomLabels=\"");
+    put_labels(b, ds, true);
+    nd_buf_printf(b, "\" srsDimension=\"%d\"><gml:lowerCorner>", n);
+    const nd_vertical_axis *z = ds->vertical;
+    put_npos(b, ds, ds->bbox[0], ds->bbox[1], ds->time ? &ds->time->dates[0] : NULL, z ? z->values[0] : 0);
+    nd_buf_puts(b, "</gml:lowerCorner><gml:upperCorner>");
+    put_npos(b, ds, ds->bbox[2], ds->bbox[3], ds->time ? &ds->time->dates[ds->time->n - 1] : NULL,
+             z ? z->values[z->n - 1] : 0);
+    nd_buf_puts(b, "</gml:upperCorner></gml:Envelope></gml:boundedBy>");
+    xml_text(b, "wcs:CoverageId", cv->id);
+    /* The time positions also in GeoServer's TimeDomain form, which GDAL's WCS driver shows as metadata. */
+    if (ds->time) {
+        nd_buf_puts(b, "<gmlcov:metadata><gmlcov:Extension><wcsgs:TimeDomain>");
+        for (size_t i = 0; i < ds->time->n; i++) {
+            nd_buf_printf(b, "<gml:TimeInstant gml:id=\"%s_t%zu\"><gml:timePosition>", cv->id, i);
+            put_time(b, &ds->time->dates[i]);
+            nd_buf_puts(b, "</gml:timePosition></gml:TimeInstant>");
+        }
+        nd_buf_puts(b, "</wcsgs:TimeDomain></gmlcov:Extension></gmlcov:metadata>");
+    }
+    if (ref) referenceable_grid(rq, b, cv, crs);
+    else rectified_grid(b, cv, crs);
     nd_buf_puts(b, "<gmlcov:rangeType><swe:DataRecord>");
     nd_subset all;
     nd_wcs_range(cv, &all);
@@ -225,10 +334,10 @@ static void describe_one(nd_req *rq, nd_buf *b, const nd_wcs_cov *cv) {
         nd_buf_put_xml(b, v->units && *v->units ? v->units : "1");
         nd_buf_puts(b, "\"/></swe:Quantity></swe:field>");
     }
-    nd_buf_puts(b, "</swe:DataRecord></gmlcov:rangeType><wcs:ServiceParameters>"
-                   "<wcs:CoverageSubtype>RectifiedGridCoverage</wcs:CoverageSubtype>"
-                   "<wcs:nativeFormat>image/tiff</wcs:nativeFormat></wcs:ServiceParameters>"
-                   "</wcs:CoverageDescription>\n");
+    nd_buf_printf(b, "</swe:DataRecord></gmlcov:rangeType><wcs:ServiceParameters><wcs:CoverageSubtype>%s"
+                     "</wcs:CoverageSubtype><wcs:nativeFormat>%s</wcs:nativeFormat></wcs:ServiceParameters>"
+                     "</wcs:CoverageDescription>\n",
+                  ref ? "ReferenceableGridCoverage" : "RectifiedGridCoverage", "image/tiff");
 }
 
 int nd_wcs20_describe(nd_req *rq, nd_resp *rs) {

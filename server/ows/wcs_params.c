@@ -22,14 +22,15 @@ static char *trim(char *s) {
     return s;
 }
 
+/* Quotes are taken off as often as they come (GDAL's driver quotes values that were quoted already). */
 static char *unquote(char *s) {
     s = trim(s);
-    size_t n = strlen(s);
-    if (n >= 2 && ((s[0] == '"' && s[n - 1] == '"') || (s[0] == '\'' && s[n - 1] == '\''))) {
+    for (size_t n = strlen(s); n >= 2 && ((s[0] == '"' && s[n - 1] == '"') || (s[0] == '\'' && s[n - 1] == '\''));
+         n = strlen(s)) {
         s[n - 1] = '\0';
-        s++;
+        s = trim(s + 1);
     }
-    return trim(s);
+    return s;
 }
 
 int nd_wcs_parse_dim(nd_arena *a, const char *text, nd_wcs_dim *out, nd_error *err) {
@@ -249,6 +250,18 @@ static int apply_subsets(nd_req *rq, nd_subset *s, nd_error *err) {
         nd_wcs_dim d;
         int rc = nd_wcs_parse_dim(rq->arena, kv->value, &d, err);
         if (rc < 0) return rc;
+        /* GDAL's driver sends a subset of its connection string twice (SUBSET0= and subset=): the same subset
+         * again is the same request, not a second subset of the axis */
+        bool again = false;
+        for (size_t j = 0; j < i && !again; j++) {
+            nd_wcs_dim e;
+            nd_error ignore = {0};
+            again = is_subset_key(rq->query_params.items[j].key) &&
+                    nd_wcs_parse_dim(rq->arena, rq->query_params.items[j].value, &e, &ignore) == 0 &&
+                    strcmp(e.axis, d.axis) == 0 && e.slice == d.slice && strcmp(e.lo, d.lo) == 0 &&
+                    strcmp(e.hi, d.hi) == 0 && !e.crs == !d.crs && (!e.crs || strcmp(e.crs, d.crs) == 0);
+        }
+        if (again) continue;
         bool geo;
         int ax = axis_of(ds, d.axis, &geo);
         if (ax == AX_UNKNOWN)
@@ -280,11 +293,7 @@ static int apply_subsets(nd_req *rq, nd_subset *s, nd_error *err) {
         if (ax == AX_X) s->has_x = true, s->xlo = lo, s->xhi = hi;
         else s->has_y = true, s->ylo = lo, s->yhi = hi;
     }
-    /* The coverage is described as 2-D with its time and vertical positions listed (defaults: the latest time,
-     * the first level): without a subset on them, the default is what the description promises. time(*,*)
-     * asks for every step. */
-    if (ds->time && !seen[AX_T]) s->t0 = ds->time->n - 1, s->nt = 1;
-    if (ds->vertical && !seen[AX_Z]) s->z0 = 0, s->nz = 1;
+    /* Time and vertical are grid axes of the coverage: like the horizontal ones, an axis not subset is whole. */
     if (geo_labels && native_labels)
         return nd_fail(err, ND_E_INVALID_SUBSETTING, "subset", "Latitude/longitude and projected axes are mixed");
     /* Lat/Long on a projected coverage: the convenience of WGS 84 subsets without SUBSETTINGCRS. */

@@ -19,6 +19,7 @@ NS = {
     "gmlcov": "http://www.opengis.net/gmlcov/1.0",
     "swe": "http://www.opengis.net/swe/2.0",
     "wcsgs": "http://www.geoserver.org/wcsgs/2.0",
+    "rgrid": "http://www.opengis.net/gml/3.3/rgrid",
 }
 
 
@@ -98,28 +99,59 @@ def test_capabilities(wcs):
 
 
 def test_describe_geographic_with_time(wcs):
+    """Time is a grid axis of its own: a 3-D ReferenceableGridCoverage in the compound CRS EPSG:4326 + AnsiDate,
+    the time positions as the coefficients of an irregular axis (rasdaman's form, read by OWSLib and GDAL)."""
     r = get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage", COVERAGEID="sst")
     assert r.status_code == 200
     d = ET.fromstring(r.content).find("wcs:CoverageDescription", NS)
-    env = d.find("gml:boundedBy/gml:EnvelopeWithTimePeriod", NS)
-    assert env.get("srsName") == "http://www.opengis.net/def/crs/EPSG/0/4326"
-    assert env.get("axisLabels") == "Lat Long"
-    assert env.find("gml:lowerCorner", NS).text == "40 -20"
-    assert env.find("gml:upperCorner", NS).text == "66 30"
-    assert env.find("gml:beginPosition", NS).text == "2025-01-01T00:00:00Z"
-    assert env.find("gml:endPosition", NS).text == "2025-01-31T00:00:00Z"
+    env = d.find("gml:boundedBy/gml:Envelope", NS)
+    assert env.get("srsName") == ("http://www.opengis.net/def/crs-compound?1=http://www.opengis.net/def/crs/EPSG/0/4326"
+                                  "&2=http://www.opengis.net/def/crs/OGC/0/AnsiDate")
+    assert env.get("axisLabels") == "Lat Long ansi" and env.get("srsDimension") == "3"
+    assert env.find("gml:lowerCorner", NS).text == '40 -20 "2025-01-01T00:00:00Z"'
+    assert env.find("gml:upperCorner", NS).text == '66 30 "2025-01-31T00:00:00Z"'
     times = [e.text for e in d.findall(".//wcsgs:TimeDomain/gml:TimeInstant/gml:timePosition", NS)]
     assert len(times) == 31 and times[4] == "2025-01-05T00:00:00Z"
-    grid = d.find("gml:domainSet/gml:RectifiedGrid", NS)
-    assert grid.find("gml:limits/gml:GridEnvelope/gml:high", NS).text == "199 103"
-    assert grid.find("gml:origin/gml:Point/gml:pos", NS).text == "65.875 -19.875"
-    offs = [e.text for e in grid.findall("gml:offsetVector", NS)]
-    assert offs == ["0 0.25", "-0.25 0"]
+    grid = d.find("gml:domainSet/rgrid:ReferenceableGridByVectors", NS)
+    assert grid.get("dimension") == "3"
+    assert grid.find("gml:limits/gml:GridEnvelope/gml:high", NS).text == "199 103 30"
+    assert grid.find("gml:axisLabels", NS).text == "Long Lat ansi"
+    assert grid.find("rgrid:origin/gml:Point/gml:pos", NS).text == '65.875 -19.875 "2025-01-01T00:00:00Z"'
+    axes = {a.find("rgrid:gridAxesSpanned", NS).text: a for a in grid.findall("rgrid:generalGridAxis/rgrid:GeneralGridAxis", NS)}
+    assert list(axes) == ["Long", "Lat", "ansi"]
+    assert axes["Long"].find("rgrid:offsetVector", NS).text == "0 0.25 0"
+    assert axes["Lat"].find("rgrid:offsetVector", NS).text == "-0.25 0 0"
+    assert not axes["Lat"].find("rgrid:coefficients", NS).text
+    coeffs = axes["ansi"].find("rgrid:coefficients", NS).text.split()
+    assert len(coeffs) == 31 and coeffs[4] == '"2025-01-05T00:00:00Z"'
+    assert axes["ansi"].find("rgrid:sequenceRule", NS).get("axisOrder") == "+1"
     field = d.find("gmlcov:rangeType/swe:DataRecord/swe:field", NS)
     assert field.get("name") == "sst"
     assert field.find("swe:Quantity/swe:uom", NS).get("code") == "degree_Celsius"
     assert field.find(".//swe:nilValue", NS).text == "-32768"
-    assert d.find("wcs:ServiceParameters/wcs:nativeFormat", NS).text == "image/tiff"
+    sp = d.find("wcs:ServiceParameters", NS)
+    assert sp.find("wcs:CoverageSubtype", NS).text == "ReferenceableGridCoverage"
+    assert sp.find("wcs:nativeFormat", NS).text == "image/tiff"
+    # a 2-D coverage stays a RectifiedGridCoverage
+    d = ET.fromstring(get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage", COVERAGEID="dem_demo").content)
+    assert d.find(".//gml:domainSet/gml:RectifiedGrid", NS) is not None
+    caps = ET.fromstring(get(wcs, SERVICE="WCS", VERSION="2.0.1", REQUEST="GetCapabilities").content)
+    sub = {c.find("wcs:CoverageId", NS).text: c.find("wcs:CoverageSubtype", NS).text
+           for c in caps.findall(".//wcs:CoverageSummary", NS)}
+    assert sub["sst"] == "ReferenceableGridCoverage" and sub["dem_demo"] == "RectifiedGridCoverage"
+
+
+def test_time_axis_whole_when_not_subset(wcs, tmp_path):
+    """An axis not subset is whole (WCS 2.0 core), time included: 31 days, one band each; the 'ansi' label and the
+    dataset's own 'time' both name it."""
+    got = gdal.Open(save(tmp_path, cov(wcs, "Lat(45,50)", "Long(-10,0)", COVERAGEID="sst")))
+    assert got.RasterCount == 31
+    ref = gdal.Open(f'NETCDF:"{wcs.demo}/sst/sst_20250105.nc":sst')
+    win = gdal.Translate("/vsimem/w.tif", ref, projWin=[-10, 50, 0, 45])
+    np.testing.assert_array_equal(got.GetRasterBand(5).ReadAsArray(), win.ReadAsArray())
+    one = gdal.Open(save(tmp_path, cov(wcs, "Lat(45,50)", "Long(-10,0)", 'ansi("2025-01-05")', COVERAGEID="sst"),
+                         "one.tif"))
+    np.testing.assert_array_equal(one.ReadAsArray(), win.ReadAsArray())
 
 
 def test_describe_projected_bands(wcs):
@@ -579,11 +611,25 @@ def test_gdal_wcs_driver(wcs, tmp_path, version, coverage, path):
     assert got.GetSpatialRef().IsSame(src.GetSpatialRef())
 
 
-@pytest.mark.parametrize("version", ["2.0.1", "1.0.0"])
-def test_gdal_wcs_driver_time_series(wcs, tmp_path, version):
-    # no time subset: the default (latest) step, as the description says
-    url = f"WCS:{wcs.url}/wcs?version={version}&coverage=sst"
-    ds = gdal.OpenEx(url, open_options=[f"CACHE={tmp_path}/cache", "CLEAR_CACHE=YES"])
+def test_gdal_wcs_driver_time_series(wcs, tmp_path):
+    """GDAL's WCS driver: in 2.0.1 time is a grid axis, sliced with subset=ansi(...) in the connection string (no
+    slice: no bands, as GDAL does for every N-D coverage); in 1.0.0 TIME, default the latest step. GDAL 3.6 puts
+    that subset= in place of its own first SUBSET (CPLURLAddKVP replaces the key), so its x window is lost: reads
+    of whole rows are right, narrower windows are refused by GDAL itself (documented in docs/wcs.md)."""
+    for day in ("05", "31"):
+        url = f'WCS:{wcs.url}/wcs?version=2.0.1&coverage=sst&subset=ansi("2025-01-{day}T00:00:00Z")'
+        ds = gdal.OpenEx(url, open_options=[f"CACHE={tmp_path}/cache", "CLEAR_CACHE=YES"])
+        assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (200, 104, 1)
+        assert ds.GetGeoTransform() == (-20.0, 0.25, 0.0, 66.0, 0.0, -0.25)
+        a = ds.ReadAsArray(0, 20, 200, 30)
+        ds = None
+        ref = gdal.Open(f'NETCDF:"{wcs.demo}/sst/sst_202501{day}.nc":sst')
+        np.testing.assert_array_equal(a, ref.ReadAsArray(0, 20, 200, 30))
+    ds = gdal.OpenEx(f"WCS:{wcs.url}/wcs?version=2.0.1&coverage=sst",
+                     open_options=[f"CACHE={tmp_path}/cache", "CLEAR_CACHE=YES"])
+    assert ds.RasterCount == 0 and ds.GetMetadataItem("DIMENSION_2_AXIS") == "ansi"
+    ds = gdal.OpenEx(f"WCS:{wcs.url}/wcs?version=1.0.0&coverage=sst",
+                     open_options=[f"CACHE={tmp_path}/cache", "CLEAR_CACHE=YES"])
     assert ds.RasterCount == 1
     a = ds.ReadAsArray(40, 20, 60, 30)
     ds = None
@@ -606,8 +652,11 @@ def test_owslib_wcs201(wcs, tmp_path):
     ref = str(tmp_path / "ref.tif")
     gdal.Translate(ref, os.path.join(wcs.demo, "dem/dem_demo.tif"), projWin=[10.1, 46.4, 10.3, 46.2])
     same_raster(str(p), ref)
+    sst = w.contents["sst"]
+    assert sst.grid.axislabels == ["Long", "Lat", "ansi"] and sst.grid.highlimits == ["199", "103", "30"]
+    assert len(sst.timepositions) == 31 and sst.timepositions[4].isoformat() == "2025-01-05T00:00:00"
     r = w.getCoverage(identifier=["sst"], format="application/netcdf",
-                      subsets=[("Long", -10, 0), ("Lat", 45, 50), ("time", "2025-01-02", "2025-01-03")])
+                      subsets=[("Long", -10, 0), ("Lat", 45, 50), ("ansi", "2025-01-02", "2025-01-03")])
     p = tmp_path / "o.nc"
     p.write_bytes(r.read())
     from netCDF4 import Dataset
@@ -658,7 +707,13 @@ def test_sample_4d_netcdf_vertical_and_fields(samples, tmp_path):
     d = ET.fromstring(get(samples, SERVICE="WCS", VERSION="2.0.1", REQUEST="DescribeCoverage",
                           COVERAGEID="oisst").content)
     assert [f.get("name") for f in d.findall(".//swe:field", NS)] == ["sst", "anom", "err", "ice"]
-    assert [e.text for e in d.findall(".//wcsgs:ElevationDomain/wcsgs:SingleValue", NS)] == ["0"]
+    # time and the vertical axis zlev are grid axes of their own (one position each here)
+    assert d.find(".//gml:boundedBy/gml:Envelope", NS).get("axisLabels") == "Lat Long ansi zlev"
+    assert d.find(".//gml:boundedBy/gml:Envelope", NS).get("srsName").endswith("&3=http://www.opengis.net/def/crs/EPSG/0/5714")
+    grid = d.find(".//rgrid:ReferenceableGridByVectors", NS)
+    assert grid.find("gml:axisLabels", NS).text == "Long Lat ansi zlev"
+    zl = [a for a in grid.findall(".//rgrid:GeneralGridAxis", NS) if a.find("rgrid:gridAxesSpanned", NS).text == "zlev"]
+    assert zl[0].find("rgrid:coefficients", NS).text == "0" and zl[0].find("rgrid:offsetVector", NS).text == "0 0 0 1"
     r = cov(samples, "Long(0,40)", "Lat(-20,20)", "zlev(0)", COVERAGEID="oisst", RANGESUBSET="anom,ice")
     got = save(tmp_path, r)
     nc = os.path.join(STARS, "nc/reduced.nc")
