@@ -14,6 +14,7 @@
 #include "plume/plume_process.h"
 #include "landuse/landuse.h"
 #include "soilmoisture/soilmoisture.h"
+#include "superres/sr_process.h"
 
 #define DEFAULT_MAX_INLINE (64u << 10)
 
@@ -27,6 +28,7 @@ static const nd_process *const registry[] = {
     &nd_process_soilmoisture,
     &nd_process_landuse,
     &nd_process_divand,
+    &nd_process_superres,
 };
 
 size_t nd_process_count(void) { return sizeof registry / sizeof registry[0]; }
