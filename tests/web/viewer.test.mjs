@@ -141,7 +141,14 @@ test('the page loads with no console error and the layer tree lists the datasets
   await page.goto(`${baseUrl}/viewer/#layers=sst/sst&view=-2,50,4`);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
   await renderComplete();
-  console.log(`# first render complete ${Date.now() - t0} ms after navigation`);
+  // Time to first tile: when the first map tile (WMS GetMap or XYZ) had arrived, from the navigation's start.
+  const firstTile = await page.evaluate(() => Math.min(...performance.getEntriesByType('resource')
+    .filter((r) => /REQUEST=GetMap|\/tiles\//.test(r.name)).map((r) => r.responseEnd)));
+  const [script, caps] = await page.evaluate(() => ['/assets/index-', 'REQUEST=GetCapabilities'].map((k) =>
+    performance.getEntriesByType('resource').find((r) => r.name.includes(k))?.responseEnd ?? NaN));
+  console.log(`# bundle loaded ${script.toFixed(0)} ms, WMS capabilities ${caps.toFixed(0)} ms, first tile ${firstTile.toFixed(0)} ms, ` +
+    `map complete ${Date.now() - t0} ms after navigation`);
+  assert.ok(Number.isFinite(firstTile), 'no tile was requested');
   await shot('01-loaded');
   assert.deepEqual(consoleErrors, []);
   assert.ok(await page.isChecked('input[data-layer="sst/sst"]'));
