@@ -73,9 +73,15 @@ static void add_layers(const nd_app *app) {
             for (size_t k = 0; k < sc->nlayers; k++) {
                 if (strcmp(sc->layers[k], l->name) != 0) continue;
                 if (l->nstyles < 8) l->styles[l->nstyles++] = sc->name;
-                nd_buf_printf(&conf, "%s|%s|%s|%d|%d|%s|%s|%d;", sc->name, sc->palette ? sc->palette : "",
+                nd_buf_printf(&conf, "%s|%s|%s|%d|%d|%s|%s|%d", sc->name, sc->palette ? sc->palette : "",
                               sc->range ? sc->range : "", sc->log, sc->bands, sc->above ? sc->above : "",
                               sc->below ? sc->below : "", sc->is_default);
+                /* composite and vector keys too: a new fill or stretch must not be served from old tiles */
+                for (size_t b = 0; b < sc->nrgb; b++) nd_buf_printf(&conf, "|rgb=%s", sc->rgb[b]);
+                for (size_t b = 0; b < sc->nranges; b++) nd_buf_printf(&conf, "|range=%s", sc->ranges[b]);
+                nd_buf_printf(&conf, "|%s|%s|%s|%s|%d|%d|%s;", sc->stretch ? sc->stretch : "",
+                              sc->percentiles ? sc->percentiles : "", sc->fill ? sc->fill : "",
+                              sc->stroke ? sc->stroke : "", sc->stroke_width, sc->point_size, sc->label ? sc->label : "");
             }
         }
         nd_buf_puts(&conf, "");

@@ -247,3 +247,33 @@ def test_bad_styles_fail_at_startup(tmp_path, demo_dir, style, message):
     assert r.returncode != 0 and message in r.stderr, r.stderr
     r = subprocess.run([NADIR, "serve", "-c", str(cfg), "--port", "1"], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and message in r.stderr
+
+
+def test_changed_vector_style_is_not_served_from_the_cache(demo_dir, gpkg, tmp_path):
+    """The tile cache key holds the layer's style settings: a restart with another fill draws the tile anew."""
+    tiles = tmp_path / "tiles"
+
+    def serve(fill):
+        text = server_config(demo_dir, tile_cache_dir=str(tiles)) + f"""  - id: vec
+    source: {gpkg}
+styles:
+  - name: zones
+    layers: [vec/zones]
+    default: true
+    fill: "{fill}"
+    stroke: transparent
+"""
+        return Server(str(tmp_path), text, name=f"fill{fill[1:]}")
+
+    colours = []
+    for fill in ("#ff0000", "#00ff00"):
+        s = serve(fill)
+        try:
+            url = s.url + "/tiles/vec:zones/3/4/2.png"  # holds lon 5, lat 45
+            first, again = requests.get(url, timeout=30), requests.get(url, timeout=30)
+            assert (first.headers["X-Tile-Cache"], again.headers["X-Tile-Cache"]) == ("miss", "hit")
+            img = decode(again.content)
+            colours.append({tuple(p[:3]) for p in img.reshape(-1, img.shape[2]) if p[3] == 255})
+        finally:
+            assert s.stop() == 0
+    assert colours == [{FILL}, {(0, 255, 0)}]
