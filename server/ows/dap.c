@@ -491,7 +491,7 @@ static int catalogue(nd_req *rq, nd_resp *rs) {
         for (size_t i = 0; reg && i < reg->n; i++) {
             const nd_dataset *ds = reg->items[i];
             if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
-            if (!nd_dataset_live(ds)) continue;
+            if (!nd_dataset_live(ds) || ds->kind == ND_DS_VECTOR) continue; /* vector data: maps only */
             const char *url = nd_dap_url(rq, ds);
             json_t *vars = json_array();
             for (size_t v = 0; v < ds->nvars; v++) json_array_append_new(vars, json_string(ds->vars[v].name));
@@ -519,7 +519,7 @@ static int catalogue(nd_req *rq, nd_resp *rs) {
     for (size_t i = 0; reg && i < reg->n; i++) {
         const nd_dataset *ds = reg->items[i];
         if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue;
-        if (!nd_dataset_live(ds)) continue;
+        if (!nd_dataset_live(ds) || ds->kind == ND_DS_VECTOR) continue;
         const char *url = nd_dap_url(rq, ds);
         nd_buf_puts(b, "<tr><td><a href=\"");
         nd_buf_put_xml(b, url);
@@ -559,11 +559,13 @@ static int dataset_request(nd_req *rq, nd_resp *rs) {
         if (!ends_with(path, n, suffixes[i].suffix)) continue;
         char *id = nd_arena_strndup(rq->arena, path, n - strlen(suffixes[i].suffix));
         const nd_dataset *ds = reg ? nd_registry_get(reg, id) : NULL;
+        if (ds && ds->kind == ND_DS_VECTOR) ds = NULL; /* vector data are maps only: no DAP view */
         if (!ds) continue; /* an id may itself hold a dot: try the other suffixes */
         if (nd_auth_check(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return -1;
         return suffixes[i].fn(rq, rs, ds);
     }
     const nd_dataset *ds = reg ? nd_registry_get(reg, path) : NULL;
+    if (ds && ds->kind == ND_DS_VECTOR) ds = NULL;
     if (ds && nd_auth_check(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return -1;
     if (ds) return nd_dap2_html(rq, rs, ds); /* the bare dataset URL: the request form, as Hyrax and THREDDS */
     if (ends_with(path, n, ".ver")) return nd_dap2_ver(rq, rs);

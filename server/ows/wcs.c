@@ -88,7 +88,7 @@ bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out) {
     for (size_t i = 0; rq->app->datasets && i < rq->app->datasets->n; i++) {
         const nd_dataset *ds = rq->app->datasets->items[i];
         if (!nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) continue; /* no name of a forbidden dataset leaks */
-        if (!nd_dataset_live(ds)) continue;
+        if (!nd_dataset_live(ds) || ds->kind == ND_DS_VECTOR) continue; /* vector data are maps, not coverages */
         size_t n = 1 + (ds->nvars > 1 ? ds->nvars : 0);
         if (k >= n) {
             k -= n;
@@ -105,6 +105,7 @@ bool nd_wcs_coverage_at(nd_req *rq, size_t k, nd_wcs_cov *out) {
 bool nd_wcs_coverage(nd_req *rq, const char *id, nd_wcs_cov *out) {
     if (!id || !rq->app->datasets) return false;
     const nd_dataset *ds = nd_registry_get(rq->app->datasets, id);
+    if (ds && ds->kind == ND_DS_VECTOR) return false; /* maps only: not a coverage */
     if (ds && !nd_auth_may(rq, ND_AUTH_DATASET, ds->id, ND_OP_READ)) return false; /* as if it did not exist */
     if (ds) {
         *out = (nd_wcs_cov){ds, NULL, ds->id};

@@ -277,3 +277,15 @@ styles:
         finally:
             assert s.stop() == 0
     assert colours == [{FILL}, {(0, 255, 0)}]
+
+
+def test_vector_datasets_are_maps_only(srv):
+    """WCS and OPeNDAP serve gridded data: a vector dataset is neither a coverage nor a DAP dataset."""
+    caps = requests.get(srv.url + "/wcs", params={"SERVICE": "WCS", "REQUEST": "GetCapabilities"}, timeout=30)
+    assert caps.status_code == 200 and b"<wcs:CoverageId>vec" not in caps.content
+    assert b"<wcs:CoverageId>sst" in caps.content
+    r = requests.get(srv.url + "/wcs", params={"SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "DescribeCoverage",
+                                               "COVERAGEID": "vec"}, timeout=30)
+    assert r.status_code == 404 and b"NoSuchCoverage" in r.content
+    assert requests.get(srv.url + "/opendap/vec.dds", timeout=30).status_code == 404
+    assert "vec" not in [d["id"] for d in requests.get(srv.url + "/opendap/?f=json", timeout=30).json()["datasets"]]
