@@ -31,17 +31,44 @@ DAP4_TYPES = {"Int8": 1, "UInt8": 1, "Char": 1, "Int16": 2, "UInt16": 2, "Int32"
 DECL = re.compile(r"^\s*(Byte|Int16|UInt16|Int32|UInt32|Float32|Float64|String|Url) (\S+?)((?:\[[^\]=]+ = \d+\])*);$")
 
 
-def parse_dds(text):
-    """[(type, name, [sizes])] of a flat DDS; asserts the grammar of each line."""
+CONTAINER = re.compile(r"^\s*(Grid|Structure) \{$")
+
+
+def parse_dds(text, containers=None, toplevel=None):
+    """[(type, name, [sizes])] of a DDS, Grid and Structure members flattened in order (they add no bytes to the
+    XDR); asserts the grammar of each line. containers, when given, gets (kind, name, [member names]) of each;
+    toplevel the declarations outside containers."""
     lines = text.strip().splitlines()
     assert lines[0] == "Dataset {", lines[0]
     assert re.match(r"^\} \S+;$", lines[-1]), lines[-1]
-    out = []
+    out, open_ = [], None
     for line in lines[1:-1]:
+        m = CONTAINER.match(line)
+        if m:
+            assert open_ is None, "nested container"
+            open_ = (m.group(1), [], [])  # kind, members, sections seen
+            continue
+        if open_ and line.strip() in ("Array:", "Maps:"):
+            assert open_[0] == "Grid", f"{line.strip()} outside a Grid"
+            open_[2].append(line.strip())
+            continue
+        m = re.match(r"^\s*\} (\S+);$", line)
+        if m and open_:
+            if open_[0] == "Grid":
+                assert open_[2] == ["Array:", "Maps:"] and len(open_[1]) >= 2, "a Grid has Array: then Maps:"
+            if containers is not None:
+                containers.append((open_[0], m.group(1), open_[1]))
+            open_ = None
+            continue
         m = DECL.match(line)
         assert m, f"not a DAP2 declaration: {line!r}"
         sizes = [int(s) for s in re.findall(r"= (\d+)\]", m.group(3))]
         out.append((m.group(1), m.group(2), sizes))
+        if open_:
+            open_[1].append(m.group(2))
+        elif toplevel is not None:
+            toplevel.append(out[-1])
+    assert open_ is None, "unclosed container"
     return out
 
 
@@ -163,9 +190,20 @@ def dods_form(c):
         assert struct.unpack(">II", body[:8]) == (n, n)
 
 
+def top_level(c):
+    """Declarations outside containers, and the Grids by name (their array's declaration)."""
+    conts, top = [], []
+    decls = parse_dds(requests.get(c.url + ".dds").text, conts, top)
+    grids = {g: next(d for d in decls if d[1] == g) for kind, g, _ in conts if kind == "Grid"}
+    return top, grids
+
+
 @check("dap2.dods.hyperslab")
 def dods_hyperslab(c):
-    t, name, sizes = next(d for d in parse_dds(requests.get(c.url + ".dds").text) if len(d[2]) >= 2)
+    top, grids = top_level(c)
+    t, name, sizes = next(d for d in top + list(grids.values()) if len(d[2]) >= 2)
+    if name in grids:
+        name = f"{name}.{name}"  # the Grid's array alone (libdap's Structure form)
     ce = name + "".join(f"[0:2:{min(s - 1, 4)}]" for s in sizes)
     r = requests.get(c.url + ".dods?" + ce)
     head, _, body = r.content.partition(b"\nData:\n")
@@ -177,10 +215,64 @@ def dods_hyperslab(c):
 
 @check("dap2.dods.several-projections")
 def dods_several(c):
-    decls = parse_dds(requests.get(c.url + ".dds").text)
+    decls, _ = top_level(c)
     names = [d[1] for d in decls[:2]]
     got = parse_dds(requests.get(c.url + ".dds?" + ",".join(reversed(names))).text)
     assert [g[1] for g in got] == names, "projected variables must come in dataset order"
+
+
+@check("dap2.grid.form")
+def grid_form(c):
+    """A Grid: the array, then one map per dimension, named and sized like that dimension (DAP 2.0 §4.5)."""
+    conts = []
+    decls = {d[1]: d for d in parse_dds(requests.get(c.url + ".dds").text, conts)}
+    grids = [(g, ms) for kind, g, ms in conts if kind == "Grid"]
+    assert grids, "no Grid (a variable with a coordinate variable on each dimension)"
+    dds = requests.get(c.url + ".dds").text
+    for g, ms in grids:
+        arr = re.search(rf"Array:\n\s*\S+ {re.escape(g)}((?:\[[^\]]+\])+);", dds).group(1)
+        dims = re.findall(r"\[(\S+) = (\d+)\]", arr)
+        maps = re.search(rf"Maps:\n((?:\s+\S+ \S+\[[^\n]+;\n)+)\s*\}} {re.escape(g)};", dds).group(1)
+        got = re.findall(r"\S+ (\S+)\[(\S+) = (\d+)\];", maps)
+        assert [(n, s) for n, _, s in got] == dims and all(n == d for n, d, _ in got), (g, dims, got)
+
+
+@check("dap2.grid.payload")
+def grid_payload(c):
+    """A Grid hyperslab: the maps cut like their dimensions, the XDR the array then each map, nothing between."""
+    conts = []
+    parse_dds(requests.get(c.url + ".dds").text, conts)
+    g, ms = next((g, ms) for kind, g, ms in conts if kind == "Grid")
+    dds = requests.get(c.url + ".dds").text
+    sizes = [int(n) for n in re.findall(r"= (\d+)\]", re.search(rf"Array:\n[^\n]*", dds[dds.index("Grid {"):]).group(0))]
+    ce = g + "".join(f"[0:2:{min(s - 1, 4)}]" for s in sizes)
+    r = requests.get(c.url + ".dods?" + ce)
+    head, _, body = r.content.partition(b"\nData:\n")
+    got_conts = []
+    got = parse_dds(head.decode() + "\n", got_conts)
+    want = [min(s - 1, 4) // 2 + 1 for s in sizes]
+    assert got_conts and got_conts[0][0] == "Grid" and got[0][2] == want, got
+    assert [d[2] for d in got[1:]] == [[n] for n in want], "maps cut like the array's dimensions"
+    assert len(body) == xdr_size(got)
+    pos = 0
+    for t, _, sz in got:  # walk the XDR: each member an Array (count twice, values)
+        n = 1
+        for k in sz:
+            n *= k
+        assert struct.unpack(">II", body[pos:pos + 8]) == (n, n)
+        pos += 8 + (n + 3) // 4 * 4 if t == "Byte" else 8 + DAP2_TYPES[t] * n
+    assert pos == len(body)
+
+
+@check("dap2.grid.member-structure")
+def grid_member(c):
+    """A Grid member alone comes in libdap's Structure form."""
+    conts = []
+    parse_dds(requests.get(c.url + ".dds").text, conts)
+    g, ms = next((g, ms) for kind, g, ms in conts if kind == "Grid")
+    got = []
+    parse_dds(requests.get(c.url + f".dds?{g}.{ms[1]}").text, got)
+    assert got == [("Structure", g, [ms[1]])], got
 
 
 @check("dap2.headers")

@@ -64,17 +64,26 @@ EOF
 
 DAP2_URL=$NADIR_URL/opendap/field
 DAP4_URL=dap4://127.0.0.1:$NADIR_PORT/opendap/field
+# The server's part alone: the same hyperslab as netCDF-C's DAP2 client asks for it (field.field[...]), received
+# by curl and thrown away, so no client decoding is in the time.
+RAW_URL="$DAP2_URL.dods?field.field%5B0:1:$((STEPS - 1))%5D%5B12:1:1011%5D%5B12:1:1011%5D"
+raw() {
+    curl -sf -o /dev/null -w '%{size_download} %{time_total}\n' "$RAW_URL" |
+        awk -v v=$((STEPS * 1000 * 1000 * 4)) '{ printf "%.1f\n", v / 1e6 / $2 }'
+}
 measure local "$BENCH_TMP/field.nc" 1 >/dev/null   # page cache warm for both sides
-LOCAL=() DAP2=() DAP4=()
+LOCAL=() DAP2=() DAP4=() RAW=()
 for ((r = 0; r < ROUNDS; r++)); do
     LOCAL+=("$(measure local "$BENCH_TMP/field.nc" 1)") || bench_die "local read failed"
     DAP2+=("$(measure dap "$DAP2_URL" 1)") || bench_die "DAP2 read failed"
     DAP4+=("$(measure dap "$DAP4_URL?dap4.ce=/field%5B0:1:$((STEPS - 1))%5D%5B12:1:1011%5D%5B12:1:1011%5D" 1)") \
         || bench_die "DAP4 read failed"
-    bench_log "round $r: local ${LOCAL[r]} MB/s, DAP2 ${DAP2[r]} MB/s, DAP4 ${DAP4[r]} MB/s"
+    RAW+=("$(raw)") || bench_die "raw .dods fetch failed"
+    bench_log "round $r: local ${LOCAL[r]} MB/s, DAP2 ${DAP2[r]} MB/s, DAP4 ${DAP4[r]} MB/s, raw .dods ${RAW[r]} MB/s"
 done
 local_mbps=$(bench_median "${LOCAL[@]}")
 bench_peer "local netCDF-C $(nc-config --version 2>/dev/null | sed 's/netCDF //') read of the same hyperslab (the ceiling; no other DAP server is packaged here)"
 bench_metric "dap2_xarray_MBps" "$(bench_median "${DAP2[@]}")" "$local_mbps" higher 0.5
 bench_metric "dap4_xarray_MBps" "$(bench_median "${DAP4[@]}")" "$local_mbps" higher 0.5
-bench_note "opendap: $((STEPS * 1000 * 1000 * 4 / 1000000)) MB float32 hyperslab, xarray (netcdf4 engine) over loopback; DAP4 with the constraint in the URL, since netCDF-C 4.9's DAP4 client otherwise fetches the whole dataset"
+bench_metric "dap2_server_only_MBps" "$(bench_median "${RAW[@]}")" "$local_mbps" higher -
+bench_note "opendap: $((STEPS * 1000 * 1000 * 4 / 1000000)) MB float32 hyperslab, xarray (netcdf4 engine) over loopback; DAP4 with the constraint in the URL, since netCDF-C 4.9's DAP4 client otherwise fetches the whole dataset; server_only: the DAP2 response received by curl and discarded (no client decoding)"
