@@ -10,6 +10,7 @@ import pytest
 import requests
 from netCDF4 import Dataset
 
+from published import assert_published
 from conftest import NADIR, Server, server_config
 
 NSCAN, NPIX, M, K_TRUE = 80, 50, 120, 6
@@ -357,3 +358,9 @@ def test_outputs_found_in_stac(atm):
         pytest.skip("the jobs machinery does not catalogue this job's outputs in STAC (yet)")
     items = {f["properties"]["nadir:output"]: f for f in r.json()["features"] if f["properties"].get("nadir:job") == job}
     assert "scores" in items
+
+
+def test_plume_maps_are_published(atm):
+    job, st, _ = run_async(atm, "plume-detection", PLUME_IN, timeout=120)
+    assert st["status"] == "successful", st
+    assert_published(atm.url, job, "maps", variable="flag")

@@ -11,6 +11,7 @@ import pytest
 import requests
 from owslib.wps import WebProcessingService
 
+from published import assert_published
 from conftest import Server, server_config
 
 
@@ -254,3 +255,7 @@ def test_divand_owslib_wps10(srv, tmp_path):
     lo, la = -15 + 0.5 * k, 50 + 0.2 * k
     ii, jj = int(round((lo + 20) / 0.5)), int(round((la - 45) / 0.5))
     assert abs(f[jj, ii] - truth(float(lon[ii]), float(lat[jj]), 0, 18458)) < 0.5
+
+
+def test_divand_analysis_is_published(srv, demo_job):
+    assert_published(srv.url, demo_job[0], "analysis", variable="temperature")

@@ -13,6 +13,7 @@ import pytest
 import requests
 from osgeo import gdal, ogr, osr
 
+from published import assert_published
 from conftest import Server, server_config
 
 gdal.UseExceptions()
@@ -586,3 +587,11 @@ def test_trainer_command_reproduces_committed_weights(tmp_path):
     assert out.read_bytes() == open(committed, "rb").read()
     r = subprocess.run([NADIR, "train", "nope"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "soil-moisture" in r.stderr
+
+
+def test_soil_moisture_map_is_published(srv, sm_job):
+    assert_published(srv.url, sm_job[0], "moisture")
+
+
+def test_land_use_map_is_published(lsrv, lu_job):
+    assert_published(lsrv.url, lu_job, "classes")
