@@ -240,11 +240,18 @@ test('submitting subset shows progress to 100% and adds the result', async () =>
   const job = page.locator('#job-list li').first();
   await job.waitFor();
   await page.waitForFunction(() => document.querySelector('#job-list li')?.dataset.status === 'successful', null, { timeout: 60000 });
-  await page.waitForSelector('#job-list li .result-ready');
+  await page.waitForSelector('#job-list li[data-results]');
   assert.equal(await job.locator('progress').evaluate((p) => p.value), 100);
   const links = await job.locator('.outputs a').count();
-  const added = await job.locator('.outputs .added').count();
-  assert.ok(links + added > 0, 'no result entry');
+  assert.ok(links > 0, 'no result entry');
+  // nadir publishes a job's outputs as WMS layers named after the job: the first is on the map.
+  const jobID = await job.getAttribute('data-job');
+  const layer = await job.locator('.outputs .added').getAttribute('data-layer');
+  assert.ok(layer.startsWith(jobID), `${layer} is not the job's layer`);
+  assert.ok(await page.isChecked(`input[data-layer="${layer}"]`));
+  await renderComplete();
+  const px = await mapPixels(layer);
+  assert.ok(px.opaque > 1000, `the result layer drew ${px.opaque} pixels`);
   if (links) {
     const href = await job.locator('.outputs a').first().getAttribute('href');
     const resp = await fetch(href);

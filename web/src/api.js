@@ -33,8 +33,10 @@ export async function postJSON(path, body, headers = {}) {
 }
 
 // The WMS 1.3.0 capabilities as a list of datasets, each with its named layers and their dimensions.
-export async function wmsLayers() {
-  const text = await (await check(await fetch(url('/wms', { SERVICE: 'WMS', REQUEST: 'GetCapabilities', VERSION: '1.3.0' })))).text();
+// fresh: revalidate with the server (layers appear when a job publishes its outputs).
+export async function wmsLayers(fresh = false) {
+  const href = url('/wms', { SERVICE: 'WMS', REQUEST: 'GetCapabilities', VERSION: '1.3.0' });
+  const text = await (await check(await fetch(href, { cache: fresh ? 'no-cache' : 'default' }))).text();
   const caps = new WMSCapabilities().read(text);
   const groups = [];
   const walk = (layer, group) => {

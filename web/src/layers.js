@@ -78,8 +78,8 @@ export class Layers {
     return li;
   }
 
-  // Adds a layer that is not in the capabilities tree yet (a job's result), then shows it.
-  addExtra(info, container) {
+  // Adds a layer that is not in the capabilities tree yet (a job's result), shown or not.
+  addExtra(info, container, show) {
     if (!this.entries.has(info.name)) {
       let group = container.querySelector('details.results ul');
       if (!group) {
@@ -88,7 +88,7 @@ export class Layers {
       }
       group.append(this.row(info));
     }
-    this.show(info.name, true);
+    if (show) this.show(info.name, true);
   }
 
   show(name, on) {

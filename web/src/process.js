@@ -172,12 +172,12 @@ export class Processes {
     box.replaceChildren(...links.flatMap((a) => [a, ' ']));
     let published = [];
     try {
-      published = (await wmsLayers()).flatMap((g) => g.layers).filter((l) => l.name.includes(jobID));
+      published = (await wmsLayers(true)).flatMap((g) => g.layers.map((l) => ({ ...l, title: `${g.title}: ${l.title}` })))
+        .filter((l) => l.name.includes(jobID));
     } catch { /* the download links stay */ }
-    for (const info of published) {
-      this.layers.addExtra(info, document.getElementById('layer-tree'));
-      box.append(el('span', { class: 'added' }, `Added layer ${info.title}`));
-    }
-    box.append(el('span', { class: 'result-ready' }, published.length ? '' : ' Result ready.'));
+    // Every published layer goes to the tree; the first is shown.
+    published.forEach((info, i) => this.layers.addExtra(info, document.getElementById('layer-tree'), i === 0));
+    if (published.length) box.append(el('span', { class: 'added', 'data-layer': published[0].name }, `Shown on the map: ${published[0].title}`));
+    box.closest('li').dataset.results = published.length ? 'layers' : 'files';
   }
 }
