@@ -133,6 +133,14 @@ def test_outline_style_and_points(srv):
     j, i = lonlat_pixel(10, 47.5, box, 300, 100)
     assert img[j, i - 1:i + 2, 3].max() == 255 and tuple(img[j, i][:3]) == (0, 0, 0)
     assert img[lonlat_pixel(3, 48, box, 300, 100)][3] == 0
+    # the label (the `name` attribute) at the square's centre: dark text on a white halo, inside an unfilled square
+    j, i = lonlat_pixel(5, 45, box, 300, 100)
+    around = img[j - 8:j + 8, i - 20:i + 20]
+    assert (around[..., 3] > 0).sum() > 30
+    assert (around[..., :3].sum(axis=-1)[around[..., 3] > 128] < 200).any()  # dark glyph pixels
+    plain = decode(getmap(srv, LAYERS="vec/zones", STYLES="outlines", CRS="CRS:84", BBOX="0,40,30,50", WIDTH=300,
+                          HEIGHT=100, TRANSPARENT="TRUE").content)
+    assert np.array_equal(plain, img)  # drawn the same way twice
     pts = decode(getmap(srv, LAYERS="vec/sites", CRS="CRS:84", BBOX="0,40,30,50", WIDTH=300, HEIGHT=100,
                         TRANSPARENT="TRUE").content)
     assert tuple(pts[lonlat_pixel(15, 45, box, 300, 100)]) == POINT + (255,)
