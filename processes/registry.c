@@ -269,7 +269,41 @@ static json_t *check_complex(const nd_io *io, const json_t *v, const nd_process_
     return json_pack("{s:O, s:s?}", "value", value, "mediaType", media);
 }
 
+/* The dataset a URL of this server refers to, as its own links give them (relative, or under server.base_url):
+ * an OGC API collection /collections/{id}, a STAC collection /stac/collections/{id}, or an item of the results
+ * collection (a job output, whose dataset has the item's id). NULL for anything else. */
+static const char *referenced_dataset(const char *href, const char *self, char *buf, size_t n) {
+    size_t sl = self ? strlen(self) : 0;
+    const char *path = sl && !strncmp(href, self, sl) ? href + sl : href;
+    static const char *const prefixes[] = {"/stac/collections/results/items/", "/collections/", "/stac/collections/"};
+    for (size_t i = 0; path[0] == '/' && i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (strncmp(path, prefixes[i], pl) != 0) continue;
+        const char *id = path + pl;
+        size_t k = strcspn(id, "/?#");
+        if (k == 0 || k >= n || id[k] == '/') return NULL; /* deeper: items of a dataset's collection are files */
+        memcpy(buf, id, k);
+        buf[k] = '\0';
+        return buf;
+    }
+    return NULL;
+}
+
 static json_t *check_dataset(const nd_io *io, const json_t *v, const nd_process_limits *lim, nd_error *err) {
+    const json_t *href = json_is_object(v) ? json_object_get(v, "href") : NULL;
+    char ref[256];
+    if (json_is_string(href)) {
+        const char *id = referenced_dataset(json_string_value(href), lim ? lim->self_url : NULL, ref, sizeof ref);
+        if (!id) {
+            nd_fail(err, ND_E_INVALID_PARAM, io->id, "input '%s': a reference must be a collection of this server or "
+                    "an item of its results collection", io->id);
+            return NULL;
+        }
+        v = json_string(id);
+        json_t *checked = check_dataset(io, v, lim, err);
+        json_decref((json_t *)v);
+        return checked;
+    }
     if (json_is_object(v) && json_object_get(v, "value")) v = json_object_get(v, "value");
     if (!json_is_string(v)) {
         nd_fail(err, ND_E_INVALID_PARAM, io->id, "input '%s' must name a dataset", io->id);

@@ -73,6 +73,7 @@ const nd_process *nd_process_find(const char *id);
 typedef struct nd_process_limits {
     const nd_registry *datasets;       /* dataset inputs must name one of these, readable publicly */
     char *const *allowed_hosts;        /* hosts a reference (href) may point at */
+    const char *self_url;              /* server.base_url: dataset references under it are this server's */
     size_t nallowed_hosts;
     size_t max_inline;                 /* inline complex/string limit; the smaller of it and each nd_io's applies */
     long long max_output_bytes;        /* largest output a process may plan to write (0: none) */

@@ -99,6 +99,7 @@ nd_process_limits nd_processing_limits(const nd_req *rq) {
         .datasets = rq->app->datasets,
         .allowed_hosts = c->jobs.allowed_hosts,
         .nallowed_hosts = c->jobs.nallowed_hosts,
+        .self_url = c->server.base_url,
         .max_inline = (size_t)c->jobs.max_inline,
         .max_output_bytes = c->server.max_coverage_bytes,
     };

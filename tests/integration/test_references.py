@@ -134,3 +134,26 @@ def test_published_output_is_a_dataset_input(srv):
     assert got["dataset"] == f"{first}-result" and direct["count"] == 100 * 100
     assert {k: got[k] for k in ("count", "mean", "min", "max", "std")} == \
         {k: direct[k] for k in ("count", "mean", "min", "max", "std")}
+
+
+def test_dataset_inputs_by_reference_to_this_server(srv):
+    first = submit_async(srv, "subset", {"dataset": "dem_demo", "bbox": [10.1, 46.3, 10.2, 46.4]}).json()["jobID"]
+    assert wait_job(srv, first)["status"] == "successful"
+    base = f"http://localhost:{srv.port}"  # what the server's own links say (server.base_url)
+    box = [10.12, 46.32, 10.18, 46.38]
+
+    def stats(dataset):
+        return requests.post(f"{srv.url}/processes/statistics/execution",
+                             json={"inputs": {"dataset": dataset, "variable": "elevation", "bbox": box}})
+
+    want = stats("dem_demo").json()["statistics"]["value"]
+    for ref in (f"{base}/collections/dem_demo", "/stac/collections/dem_demo",
+                f"{base}/stac/collections/results/items/{first}-result"):
+        r = stats({"href": ref})
+        assert r.status_code == 200, (ref, r.text)
+        got = r.json()["statistics"]["value"]
+        assert got["count"] == want["count"] > 0 and got["mean"] == want["mean"], ref
+    for ref in (f"{base}/stac/collections/dem_demo/items/x", "http://data.example.org/collections/dem_demo",
+                f"{base}/collections/nope"):
+        r = stats({"href": ref})
+        assert r.status_code == 400, (ref, r.text)
