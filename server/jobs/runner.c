@@ -1,10 +1,12 @@
 /* `nadir run-job DIR`: the child side of a job. Reads DIR/inputs.json, runs the kernel, writes
  * DIR/outputs.json then DIR/status.json, each by atomic rename, so the server (or Slurm) only ever
  * sees whole documents; progress goes into status.json as it comes. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +69,7 @@ static int fail(const char *dir, const char *msg) {
     return 1;
 }
 
-int nd_job_run(const char *dir) {
+static int run_job(const char *dir) {
     char path[4200];
     snprintf(path, sizeof path, "%s/inputs.json", dir);
     json_t *doc = nd_read_json(path);
@@ -112,4 +114,23 @@ int nd_job_run(const char *dir) {
     json_decref(doc);
     nd_config_free(cfg);
     return exit_code;
+}
+
+/* One process at a time per job directory. A server killed between starting a job and recording that it
+ * did starts it again after its restart, while the first process may still run: the second waits for the
+ * first, and takes a success it reports instead of writing the same files again under a served result. */
+int nd_job_run(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (fd >= 0 && flock(fd, LOCK_EX) != 0 && errno == EINTR) continue;
+    nd_job_state st;
+    int progress;
+    char msg[16];
+    char path[4200];
+    snprintf(path, sizeof path, "%s/outputs.json", dir);
+    int rc = nd_read_status(dir, &st, &progress, msg, sizeof msg) == 0 && st == ND_JOB_SUCCESSFUL &&
+                     access(path, F_OK) == 0
+                 ? 0
+                 : run_job(dir);
+    if (fd >= 0) close(fd);
+    return rc;
 }

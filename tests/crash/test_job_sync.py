@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -43,3 +44,25 @@ def test_results_synced_before_success(demo_dir, tmp_path):
     success = index(lambda c: c.startswith("rename(") and f'"{job}/status.json"' in c, "rename of status.json")
     assert opened[-1] < min(s for s in synced if s > opened[-1]) < outputs[-1] < success[-1], \
         "the order is not: result synced, outputs.json renamed, status.json (successful) renamed"
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed (apt-get install strace)")
+def test_second_run_of_a_directory_waits_and_takes_the_success(tmp_path):
+    """A server killed between starting a job and recording it starts the job again after its restart while
+    the first process still runs: the second waits, then reports the first one's success without writing."""
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "inputs.json").write_text(json.dumps({"process": "sleep", "inputs": {"seconds": 1.5}}))
+    first = subprocess.Popen([NADIR, "run-job", str(job)])
+    deadline = time.time() + 10
+    while not (job / "status.json").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    assert json.loads((job / "status.json").read_text())["state"] == "running"
+    trace = tmp_path / "trace.txt"
+    second = subprocess.run(["strace", "-f", "-qq", "-e", "trace=rename", "-o", str(trace), NADIR, "run-job", str(job)],
+                            capture_output=True, text=True, timeout=60)
+    assert first.wait(60) == 0
+    assert first.returncode == 0 and second.returncode == 0, second.stderr[-2000:]
+    assert json.loads((job / "status.json").read_text())["state"] == "successful"
+    writes = [l for l in trace.read_text().splitlines() if "rename(" in l and str(job) in l]
+    assert not writes, "the second process wrote into the directory of the first:\n" + "\n".join(writes)
