@@ -337,7 +337,12 @@ int nd_dap2_dods(nd_req *rq, nd_resp *rs, const nd_dataset *ds) {
     if (rc < 0) return rc;
     nd_buf head = {0};
     dds_text(&head, &d);
-    nd_buf_puts(&head, "Data:\n");
+    /* netCDF-C's DAP2 library (User-Agent "oc4.9.0") looks for "Data:\r\n" before "Data:\n", byte by byte over
+     * the whole response: told the first form, it stops right after the DDS instead of scanning every value,
+     * which was 40% of its time reading a large response. Other clients get libdap's "Data:\n". */
+    const char *ua = nd_req_header(rq, "User-Agent");
+    bool oc = ua && ua[0] == 'o' && ua[1] == 'c' && ua[2] >= '0' && ua[2] <= '9';
+    nd_buf_puts(&head, oc ? "Data:\r\n" : "Data:\n");
     uint64_t body = xdr_size(&d), size = body == UINT64_MAX ? UINT64_MAX : head.len + body;
     rs->status = 200;
     rs->content_type = "application/octet-stream";

@@ -541,6 +541,17 @@ def test_dap4_groups_with_netcdf_c(srv, data):
                      "No such variable")
 
 
+def test_data_mark_for_netcdf_c(srv):
+    """netCDF-C's DAP2 library (User-Agent oc4.9.0) searches "Data:\\r\\n" first, over the whole response: it gets
+    that form (found right after the DDS); everyone else libdap's "Data:\\n". The values are the same bytes."""
+    u = url(srv, "agg") + ".dods?sst.sst[0:1:2][0][0:1:7]"
+    plain = requests.get(u, headers={"Accept-Encoding": "identity"}).content
+    oc = requests.get(u, headers={"Accept-Encoding": "identity", "User-Agent": "oc4.9.0"})
+    head, sep, body = oc.content.partition(b"\nData:\r\n")
+    assert sep and plain == head + b"\nData:\n" + body
+    assert int(oc.headers["Content-Length"]) == len(oc.content)
+
+
 def test_gzip_streamed_when_accepted(srv):
     u = url(srv, "agg") + ".dods?sst[0:1:8][0:1:5][0:1:7],time"
     plain = requests.get(u, headers={"Accept-Encoding": "identity"})
