@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,13 @@ async function waitHealthy(url, ms) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('nadir did not answer /health within 30 s');
+}
+
+function rawStatus(rawPath) {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(baseUrl);
+    http.get({ hostname, port, path: rawPath }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+  });
 }
 
 async function shot(name) {
@@ -157,6 +165,43 @@ test('the page loads with no console error and the layer tree lists the datasets
   const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
     .filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && !e.closest('label')).map((e) => e.id || e.name));
   assert.deepEqual(unlabelled, []);
+});
+
+test('the viewer is served with redirects, gzip, ETags and no way out of its folder', async () => {
+  const redirect = await fetch(`${baseUrl}/viewer?x=1`, { redirect: 'manual' });
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.headers.get('location'), '/viewer/?x=1');
+  const html = await (await fetch(`${baseUrl}/viewer/`)).text();
+  const js = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)[1];
+  // Node's fetch asks for gzip and inflates: the headers tell what was sent.
+  const r = await fetch(`${baseUrl}/viewer/${js}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-encoding'), 'gzip');
+  assert.match(r.headers.get('content-type'), /^text\/javascript/);
+  assert.match(r.headers.get('cache-control'), /max-age=31536000/);
+  const body = await r.text();
+  assert.match(body, /nadirViewer/);
+  const again = await fetch(`${baseUrl}/viewer/${js}`, { headers: { 'If-None-Match': r.headers.get('etag') } });
+  assert.equal(again.status, 304);
+  // Raw paths (fetch would resolve the dots before sending them).
+  for (const bad of ['/viewer/../nadir.yaml', '/viewer/%2e%2e/nadir.yaml', '/viewer/assets/../../nadir.yaml',
+    '/viewer/.gitignore', `/viewer/${js}.gz`])
+    assert.equal(await rawStatus(bad), 404, bad);
+});
+
+test('the map answers the keyboard', async () => {
+  const before = await page.evaluate(() => window.nadirViewer.map.getView().getCenter());
+  await page.focus('#map');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction((c) => {
+    const v = window.nadirViewer.map.getView();
+    return !v.getAnimating() && v.getCenter()[0] < c[0];
+  }, before);
+  await page.keyboard.press('+');
+  await page.waitForFunction(() => !window.nadirViewer.map.getView().getAnimating() && window.nadirViewer.map.getView().getZoom() === 5);
+  // Back to the view the next tests click on.
+  await page.evaluate((c) => { const v = window.nadirViewer.map.getView(); v.setCenter(c); v.setZoom(4); }, before);
+  await renderComplete();
 });
 
 test('a layer draws tiles that are not blank', async () => {
