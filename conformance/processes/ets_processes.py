@@ -59,6 +59,14 @@ def conformance(ctx):
         assert CONF + cls in c, cls
 
 
+@check("ogcapi-processes10.openapi operation ids")
+def operation_ids(ctx):
+    paths = requests.get(ctx.url + "/openapi").json()["paths"]
+    ids = {op["operationId"] for item in paths.values() for op in item.values()}
+    assert {"getLandingPage", "getConformanceClasses", "getProcesses", "getProcessDescription", "execute", "getJobs",
+            "getStatus", "getResult", "dismiss"} <= ids, ids
+
+
 @check("ogcapi-processes10.process-list")
 def process_list(ctx):
     r = requests.get(ctx.url + "/processes", headers={"Accept": "application/json"})

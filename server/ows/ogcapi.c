@@ -197,9 +197,20 @@ static int build_conformance(nd_req *rq, nd_resp *rs) {
 }
 
 /* The OpenAPI document is generated from the route table, so it grows with each service. */
-/* "get" + "/collections/{id}/map/tiles" -> "getCollectionsIdMapTiles": unique, as (method, path) is, and stable
- * for client generators. */
+/* The operation ids the OGC API standards' own OpenAPI documents give (clients and the CITE suites look operations
+ * up by them); every other operation gets one from its method and path, "get" + "/collections/{id}/map/tiles" ->
+ * "getCollectionsIdMapTiles": unique, as (method, path) is, and stable for client generators. */
 static const char *operation_id(nd_arena *a, const char *method, const char *path) {
+    static const char *const standard[][3] = {
+        {"get", "/", "getLandingPage"},          {"get", "/conformance", "getConformanceClasses"},
+        {"get", "/collections", "getCollections"}, {"get", "/collections/{id}", "describeCollection"},
+        {"get", "/processes", "getProcesses"},   {"get", "/processes/{id}", "getProcessDescription"},
+        {"post", "/processes/{id}/execution", "execute"}, {"get", "/jobs", "getJobs"},
+        {"get", "/jobs/{jobId}", "getStatus"},   {"delete", "/jobs/{jobId}", "dismiss"},
+        {"get", "/jobs/{jobId}/results", "getResult"},
+    };
+    for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
+        if (!strcmp(standard[i][0], method) && !strcmp(standard[i][1], path)) return standard[i][2];
     nd_buf b = {0};
     nd_buf_puts(&b, method);
     bool up = true;

@@ -48,7 +48,9 @@ def test_openapi_lists_routes(server):
     # every operation has an operationId, unique across the document (client generators need both)
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids)) and all(ids)
-    assert doc["paths"]["/processes/{id}/execution"]["post"]["operationId"] == "postProcessesIdExecution"
+    assert doc["paths"]["/processes/{id}/execution"]["post"]["operationId"] == "execute"  # as OGC's own OpenAPI
+    assert doc["paths"]["/jobs/{jobId}"]["delete"]["operationId"] == "dismiss"
+    assert doc["paths"]["/collections/{id}/map/tiles"]["get"]["operationId"] == "getCollectionsIdMapTiles"
 
 
 def test_health(server):
