@@ -273,16 +273,18 @@ int nd_vector_shapes(const nd_dataset *ds, size_t layer, const nd_grid *g, const
     for (OGRFeatureH f; (f = OGR_L_GetNextFeature(c.L)) != NULL; OGR_F_Destroy(f)) {
         OGRGeometryH geom = OGR_F_GetGeometryRef(f);
         if (!geom || OGR_G_IsEmpty(geom)) continue;
-        OGREnvelope e;
-        OGR_G_GetEnvelope(geom, &e);
-        bool inside = e.MinX >= lb[0] && e.MaxX <= lb[2] && e.MinY >= lb[1] && e.MaxY <= lb[3];
-        /* clipped to the window first: poles and far-away parts would not survive the map's projection */
-        OGRGeometryH gg = inside ? OGR_G_Clone(geom) : OGR_G_Intersection(geom, clip);
-        if (!gg && !inside) gg = OGR_G_Clone(geom); /* an invalid geometry GEOS refuses: drawn unclipped */
-        if (!gg || OGR_G_IsEmpty(gg) || OGR_G_Transform(gg, c.to_map) != OGRERR_NONE) {
-            if (gg) OGR_G_DestroyGeometry(gg);
-            continue;
+        /* projected whole (Cairo clips the drawing to the image); only a geometry the map's CRS cannot hold whole,
+         * such as a polygon reaching a pole in Web Mercator, is first clipped to the window (GEOS, slower) */
+        OGRGeometryH gg = OGR_G_Clone(geom);
+        if (OGR_G_Transform(gg, c.to_map) != OGRERR_NONE) {
+            OGR_G_DestroyGeometry(gg);
+            gg = OGR_G_Intersection(geom, clip);
+            if (gg && (OGR_G_IsEmpty(gg) || OGR_G_Transform(gg, c.to_map) != OGRERR_NONE)) {
+                OGR_G_DestroyGeometry(gg);
+                gg = NULL;
+            }
         }
+        if (!gg) continue;
         if (a.s.nshapes == cap_shapes) {
             cap_shapes = cap_shapes ? 2 * cap_shapes : 64;
             a.s.shapes = nd_xrealloc(a.s.shapes, cap_shapes * sizeof *a.s.shapes);
