@@ -54,8 +54,9 @@ typedef struct nd_shapes {
     size_t npoints;
 } nd_shapes;
 
-/* The features of layer `layer` that touch grid g, clipped to it (a margin around it) and projected into its
- * pixel space; label_field (NULL for none) gives each shape its label. Memory from arena. */
+/* The features of layer `layer` that touch grid g, projected into its pixel space (clipped to the window first
+ * only when the map's CRS cannot hold them whole); label_field (NULL for none) gives each shape its label.
+ * Memory from arena. */
 int nd_vector_shapes(const nd_dataset *ds, size_t layer, const nd_grid *g, const char *label_field, nd_arena *arena,
                      nd_shapes *out, nd_error *err);
 
