@@ -15,7 +15,7 @@ DEB_BUILD := build-essential cmake ninja-build pkg-config libmicrohttpd-dev libx
 	libopenblas-dev liblapacke-dev libsuitesparse-dev libjwt-dev libssl-dev libcurl4-openssl-dev nodejs
 DEB_TOOLS := gdal-bin proj-bin netcdf-bin curl ca-certificates
 DEB_TEST := python3-pytest python3-requests python3-gdal python3-netcdf4 python3-xarray python3-owslib \
-	python3-numpy python3-lxml python3-shapely python3-jsonschema python3-sklearn python3-jwt python3-cryptography \
+	python3-numpy python3-lxml python3-shapely python3-jsonschema python3-sklearn python3-jwt python3-cryptography python3-torch \
 	slurm-wlm munge \
 	libclang-rt-14-dev strace chromium python-cartopy-data
 DEB_BENCH := nginx-light wrk mapserver-bin cgi-mapserver spawn-fcgi
