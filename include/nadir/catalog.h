@@ -12,7 +12,7 @@
 #include "nadir/dataset.h"
 #include "nadir/error.h"
 
-#define ND_CAT_SCHEMA_VERSION 4
+#define ND_CAT_SCHEMA_VERSION 5
 #define ND_CAT_MAX_LIMIT 10000
 #define ND_CAT_DEFAULT_LIMIT 10
 #define ND_CAT_MAX_SORT 8
@@ -49,10 +49,12 @@ bool nd_cat_is_queryable(nd_cat *c, const char *const *collections, size_t ncoll
 
 /* ---- files known to the catalogue, for re-ingest ---- */
 
-/* True when path was ingested with this size and mtime (unchanged). */
-bool nd_cat_file_unchanged(nd_cat *c, const char *path, int64_t size, int64_t mtime);
+/* True when path was ingested into collection with this size and mtime (unchanged). */
+bool nd_cat_file_unchanged(nd_cat *c, const char *path, const char *collection, int64_t size, int64_t mtime);
 int nd_cat_file_record(nd_cat *c, const char *path, const char *collection, const char *item, int64_t size,
                        int64_t mtime, const char *sha256);
+/* The file an item of collection was ingested from (malloc'd), or NULL: the data asset's GET .../file. */
+char *nd_cat_file_path(nd_cat *c, const char *collection, const char *item);
 
 /* ---- time ---- */
 

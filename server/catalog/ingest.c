@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nadir/catalog.h"
+#include "nadir/http.h"
 
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 #define EXT_RASTER "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
@@ -101,19 +102,41 @@ static json_t *box_geometry(const double b[4]) {
                      b[1], e, b[3], b[0], b[3], b[0], b[1]);
 }
 
+/* The data file through this server (GET .../file, made absolute when served), never its place on the server. */
+static json_t *file_href(const char *collection, const char *id) {
+    nd_buf b = {0};
+    nd_buf_puts(&b, "/stac/collections/");
+    nd_buf_put_urlenc(&b, collection);
+    nd_buf_puts(&b, "/items/");
+    nd_buf_put_urlenc(&b, id);
+    nd_buf_puts(&b, "/file");
+    json_t *s = json_string(b.data);
+    nd_buf_free(&b);
+    return s;
+}
+
 /* The access points of a configured dataset on this server, stored as paths (made absolute when served). */
 static void server_assets(json_t *assets, const nd_dataset *ds, const double wgs[4], const char *t0, bool timed) {
+    if (!ds->nvars) return; /* vector datasets have no preview, coverage or DAP variables */
+    /* the layer a preview shows, named as WMS names them: the true-colour composite of a multiband image
+     * ("id/rgb"), else the first variable ("id/variable") */
+    nd_buf layer = {0};
+    if (ds->kind == ND_DS_RASTER && ds->nvars >= 3) nd_buf_printf(&layer, "%s/rgb", ds->id);
+    else nd_buf_printf(&layer, "%s/%s", ds->id, ds->vars[0].name);
     nd_buf b = {0};
-    nd_buf_printf(&b, "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=%s&STYLES=&CRS=CRS:84&"
-                      "BBOX=%.6f,%.6f,%.6f,%.6f&WIDTH=256&HEIGHT=256&FORMAT=image/png",
-                  ds->id, wgs[0], wgs[1], wgs[2], wgs[3]);
+    nd_buf_puts(&b, "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=");
+    nd_buf_put_urlenc(&b, layer.data);
+    nd_buf_printf(&b, "&STYLES=&CRS=CRS:84&BBOX=%.6f,%.6f,%.6f,%.6f&WIDTH=256&HEIGHT=256&FORMAT=image/png", wgs[0],
+                  wgs[1], wgs[2], wgs[3]);
     if (timed) nd_buf_printf(&b, "&TIME=%s", t0);
     json_object_set_new(assets, "thumbnail", json_pack("{s:s, s:s, s:s, s:[s,s]}", "href", b.data, "type", "image/png",
                                                        "title", "Preview (WMS GetMap)", "roles", "thumbnail", "overview"));
     nd_buf_reset(&b);
     nd_buf_printf(&b, "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities");
-    json_object_set_new(assets, "wms", json_pack("{s:s, s:s, s:s, s:s, s:[s]}", "href", b.data, "type", "application/xml",
-                                                 "title", "WMS layer", "wms:layers", ds->id, "roles", "visual"));
+    json_object_set_new(assets, "wms", json_pack("{s:s, s:s, s:s, s:[s], s:[s]}", "href", b.data, "type",
+                                                 "application/xml", "title", "WMS layer", "wms:layers", layer.data,
+                                                 "roles", "visual"));
+    nd_buf_free(&layer);
     nd_buf_reset(&b);
     nd_buf_printf(&b, "/wcs?SERVICE=WCS&VERSION=2.0.1&REQUEST=GetCoverage&COVERAGEID=%s&FORMAT=image/tiff", ds->id);
     if (timed) nd_buf_printf(&b, "&SUBSET=time(\"%s\")", t0);
@@ -217,10 +240,9 @@ static json_t *item_from_dataset(const char *path, const nd_dataset *ds, size_t 
     json_t *data = json_pack("{s:s, s:s, s:[s], s:o, s:I}", "href", "", "type",
                              ds->kind == ND_DS_NETCDF ? "application/x-netcdf" : "image/tiff; application=geotiff",
                              "roles", "data", "raster:bands", bands, "file:size", (json_int_t)st.st_size);
-    nd_buf href = {0};
-    nd_buf_printf(&href, "file://%s", path);
-    json_object_set_new(data, "href", json_string(href.data));
-    nd_buf_free(&href);
+    char idbuf[256];
+    item_id_of(path, idbuf, sizeof idbuf);
+    json_object_set_new(data, "href", file_href(ctx->collection, idbuf));
     if (ds->kind != ND_DS_NETCDF) json_object_set_new(data, "eo:bands", eo);
     else json_decref(eo);
     if (ctx->checksum) {
@@ -255,9 +277,8 @@ static json_t *item_from_dataset(const char *path, const nd_dataset *ds, size_t 
         nd_arena_free(a);
     }
     if (!geom) geom = box_geometry(ds->wgs84);
-    char idbuf[256];
     json_t *it = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "type", "Feature", "stac_version", "1.0.0",
-                           "id", item_id_of(path, idbuf, sizeof idbuf), "stac_extensions", exts, "geometry", geom,
+                           "id", idbuf, "stac_extensions", exts, "geometry", geom,
                            "properties", props, "assets", assets, "collection", ctx->collection);
     return it;
 }
@@ -286,14 +307,12 @@ static json_t *item_from_swath(const char *path, const nd_ingest_ctx *ctx, nd_er
     json_t *props = json_object();
     set_time(props, t0, t1);
     char idbuf[256];
-    nd_buf href = {0};
-    nd_buf_printf(&href, "file://%s", path);
-    json_t *it = json_pack("{s:s, s:s, s:s, s:[s], s:o, s:o, s:{s:{s:s, s:s, s:[s], s:I}}, s:s}", "type", "Feature",
-                           "stac_version", "1.0.0", "id", item_id_of(path, idbuf, sizeof idbuf), "stac_extensions",
-                           EXT_FILE, "geometry", geom, "properties", props, "assets", "data", "href", href.data, "type",
+    item_id_of(path, idbuf, sizeof idbuf);
+    json_t *it = json_pack("{s:s, s:s, s:s, s:[s], s:o, s:o, s:{s:{s:o, s:s, s:[s], s:I}}, s:s}", "type", "Feature",
+                           "stac_version", "1.0.0", "id", idbuf, "stac_extensions", EXT_FILE, "geometry", geom,
+                           "properties", props, "assets", "data", "href", file_href(ctx->collection, idbuf), "type",
                            "application/x-netcdf", "roles", "data", "file:size", (json_int_t)st.st_size, "collection",
                            ctx->collection);
-    nd_buf_free(&href);
     return it;
 }
 
@@ -381,8 +400,10 @@ static void drop_stale(nd_cat *c, const nd_registry *reg) {
         } else {
             nd_cat_delete_item(c, coll, json_string_value(json_array_get(g, 1)), &e);
             sqlite3 *db2 = nd_cat_acquire(c);
-            if (sqlite3_prepare_v2(db2, "DELETE FROM files WHERE path = ?", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_prepare_v2(db2, "DELETE FROM files WHERE path = ? AND collection = ?", -1, &st, NULL) ==
+                SQLITE_OK) {
                 sqlite3_bind_text(st, 1, json_string_value(json_array_get(g, 2)), -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 2, coll, -1, SQLITE_TRANSIENT);
                 sqlite3_step(st);
                 sqlite3_finalize(st);
             }
@@ -390,6 +411,88 @@ static void drop_stale(nd_cat *c, const nd_registry *reg) {
         }
     }
     json_decref(gone);
+}
+
+/* What a served dataset adds to an item (server_assets), taken away when no configured dataset serves it. */
+static const char *const served_assets[] = {"thumbnail", "wms", "wcs", "opendap"};
+
+/* An ingested item of a file that a configured dataset serves gets the dataset's access points for its own box
+ * and time: a WMS preview, the WMS layer, a WCS GetCoverage and the OPeNDAP URL. */
+static void serve_item(nd_cat *c, const char *collection, const char *id, const nd_dataset *ds) {
+    json_t *it = nd_cat_get_item(c, collection, id);
+    if (!it) return;
+    json_t *assets = json_object_get(it, "assets");
+    if (!json_is_object(assets)) json_object_set_new(it, "assets", assets = json_object());
+    for (size_t k = 0; k < sizeof served_assets / sizeof served_assets[0]; k++) json_object_del(assets, served_assets[k]);
+    json_t *bb = json_object_get(it, "bbox"), *props = json_object_get(it, "properties");
+    if (ds && json_array_size(bb) == 4) {
+        double box[4];
+        for (int k = 0; k < 4; k++) box[k] = json_number_value(json_array_get(bb, (size_t)k));
+        const char *t = json_string_value(json_object_get(props, "datetime"));
+        if (!t) t = json_string_value(json_object_get(props, "start_datetime"));
+        server_assets(assets, ds, box, t ? t : "", t && ds->time && ds->time->n);
+    }
+    nd_error e = {0};
+    nd_cat_put_items(c, collection, &it, 1, ND_PUT_UPSERT, &e);
+    json_decref(it);
+}
+
+/* Files ingested into other collections (nadir ingest) that a configured dataset serves, and those it no longer
+ * serves since the last start: only the items whose serving dataset changed are rewritten. */
+static void link_served(nd_cat *c, const nd_registry *reg) {
+    sqlite3 *db = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    json_t *change = json_array();
+    if (sqlite3_exec(db, "CREATE TEMP TABLE IF NOT EXISTS served(path TEXT PRIMARY KEY, dataset TEXT NOT NULL);"
+                         "DELETE FROM temp.served",
+                     NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.served(path, dataset) VALUES(?,?)", -1, &st, NULL) ==
+            SQLITE_OK) {
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        for (size_t d = 0; d < reg->n; d++)
+            for (size_t f = 0; f < reg->items[d]->nfiles; f++) {
+                sqlite3_reset(st);
+                sqlite3_bind_text(st, 1, reg->items[d]->files[f], -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, reg->items[d]->id, -1, SQLITE_STATIC);
+                sqlite3_step(st);
+            }
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_finalize(st);
+        if (sqlite3_prepare_v2(db, "SELECT f.path, f.collection, f.item, s.dataset FROM files f "
+                                   "LEFT JOIN temp.served s ON s.path = f.path JOIN collections c ON c.id = f.collection "
+                                   "WHERE c.origin != 'config' AND f.served_by IS NOT s.dataset",
+                               -1, &st, NULL) == SQLITE_OK) {
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                json_t *row = json_array();
+                for (int k = 0; k < 4; k++) {
+                    const char *v = (const char *)sqlite3_column_text(st, k);
+                    json_array_append_new(row, v ? json_string(v) : json_null());
+                }
+                json_array_append_new(change, row);
+            }
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_exec(db, "DROP TABLE IF EXISTS temp.served", NULL, NULL, NULL);
+    nd_cat_release(c, db);
+    size_t i;
+    json_t *row;
+    json_array_foreach(change, i, row) {
+        const char *path = json_string_value(json_array_get(row, 0)), *coll = json_string_value(json_array_get(row, 1));
+        const char *dsid = json_string_value(json_array_get(row, 3));
+        serve_item(c, coll, json_string_value(json_array_get(row, 2)), dsid ? nd_registry_get(reg, dsid) : NULL);
+        db = nd_cat_acquire(c);
+        if (sqlite3_prepare_v2(db, "UPDATE files SET served_by = ? WHERE path = ? AND collection = ?", -1, &st, NULL) ==
+            SQLITE_OK) {
+            if (dsid) sqlite3_bind_text(st, 1, dsid, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, coll, -1, SQLITE_STATIC);
+            sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        nd_cat_release(c, db);
+    }
+    json_decref(change);
 }
 
 int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t errlen) {
@@ -405,7 +508,7 @@ int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t er
         for (size_t f = 0; f < ds->nfiles; f++) {
             struct stat st;
             if (file_stat(ds->files[f], &st)) continue;
-            if (nd_cat_file_unchanged(c, ds->files[f], st.st_size, st.st_mtime)) continue;
+            if (nd_cat_file_unchanged(c, ds->files[f], ds->id, st.st_size, st.st_mtime)) continue;
             nd_ingest_ctx ctx = {.collection = ds->id, .dataset = ds, .file_index = f, .checksum = true};
             json_t *it = nd_cat_item_from_file(ds->files[f], &ctx, &e);
             rc = it ? nd_cat_put_items(c, ds->id, &it, 1, ND_PUT_UPSERT, &e) : -1;
@@ -418,6 +521,7 @@ int nd_cat_sync_datasets(nd_cat *c, const nd_registry *reg, char *err, size_t er
                 snprintf(err, errlen, "catalogue: %s of dataset %s: %s", nd_path_base(ds->files[f]), ds->id, e.detail);
         }
     }
+    link_served(c, reg);
     return skipped;
 }
 
@@ -516,7 +620,7 @@ int nd_cat_ingest_paths(nd_cat *c, const char *collection, char **paths, size_t 
         const char *path = w.files[i];
         struct stat st;
         if (progress) progress_bar(i, w.n);
-        if (file_stat(path, &st) || nd_cat_file_unchanged(c, path, st.st_size, st.st_mtime)) {
+        if (file_stat(path, &st) || nd_cat_file_unchanged(c, path, collection, st.st_size, st.st_mtime)) {
             (*skipped)++;
             continue;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nadir/catalog.h"
+#include "nadir/http.h"
 
 #define MAX_CONN 64
 
@@ -54,6 +55,26 @@ static const char *const migrations[] = {
     "DROP TABLE items_box;"
     "CREATE TRIGGER items_gone AFTER DELETE ON items BEGIN"
     "  DELETE FROM items_st WHERE id IN (2 * old.rid, 2 * old.rid + 1); END;",
+    /* 5: the items of a collection in rowid order, so paging one collection is a range, not a sort of the
+     * whole collection per page (the UNIQUE(collection, id) index is in id order). Files keyed by path and
+     * collection, so a file of a configured dataset can also be ingested elsewhere, with served_by: the
+     * configured dataset that serves it, whose access points its other items carry. Data assets point to the
+     * file through this server, never to a path on it (nd_urlenc is registered on every connection). */
+    "CREATE INDEX items_collection ON items(collection);"
+    "CREATE TABLE files_v5(path TEXT NOT NULL, collection TEXT NOT NULL, item TEXT NOT NULL,"
+    "  size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT, served_by TEXT, PRIMARY KEY(path, collection));"
+    "INSERT INTO files_v5(path, collection, item, size, mtime, sha256)"
+    "  SELECT path, collection, item, size, mtime, sha256 FROM files;"
+    "DROP TABLE files;"
+    "ALTER TABLE files_v5 RENAME TO files;"
+    "CREATE INDEX files_item ON files(collection, item);"
+    "UPDATE items SET json = json_set(json, '$.assets.data.href',"
+    "  '/stac/collections/' || nd_urlenc(collection) || '/items/' || nd_urlenc(id) || '/file')"
+    "  WHERE rid IN (SELECT i.rid FROM files f JOIN items i ON i.collection = f.collection AND i.id = f.item)"
+    "  AND json_extract(json, '$.assets.data.href') LIKE 'file:%';"
+    /* the items of configured datasets are made again at the next start (their WMS preview named the dataset,
+     * not a layer of it) */
+    "DELETE FROM files WHERE collection IN (SELECT id FROM collections WHERE origin = 'config');",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == ND_CAT_SCHEMA_VERSION, "one migration per version");
 
@@ -118,6 +139,13 @@ static int load_secret(nd_cat *c, sqlite3 *db, char *err, size_t errlen) {
     return rc;
 }
 
+static void sql_urlenc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    nd_buf b = {0};
+    nd_buf_put_urlenc(&b, (const char *)sqlite3_value_text(argv[0]));
+    sqlite3_result_text(ctx, b.data ? b.data : "", -1, SQLITE_TRANSIENT);
+    nd_buf_free(&b);
+}
+
 static sqlite3 *open_one(const char *path, char *err, size_t errlen) {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -134,6 +162,7 @@ static sqlite3 *open_one(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     nd_geom_register_sql(db);
+    sqlite3_create_function(db, "nd_urlenc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_urlenc, NULL, NULL);
     return db;
 }
 
@@ -605,16 +634,17 @@ bool nd_cat_is_queryable(nd_cat *c, const char *const *collections, size_t ncoll
 
 /* ---------------------------------------------------------------- files */
 
-bool nd_cat_file_unchanged(nd_cat *c, const char *path, int64_t size, int64_t mtime) {
+bool nd_cat_file_unchanged(nd_cat *c, const char *path, const char *collection, int64_t size, int64_t mtime) {
     sqlite3 *db = nd_cat_acquire(c);
     sqlite3_stmt *st;
     bool same = false;
     if (sqlite3_prepare_v2(db, "SELECT 1 FROM files f JOIN items i ON i.collection = f.collection AND i.id = f.item "
-                               "WHERE f.path = ? AND f.size = ? AND f.mtime = ?",
+                               "WHERE f.path = ? AND f.collection = ? AND f.size = ? AND f.mtime = ?",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, size);
-        sqlite3_bind_int64(st, 3, mtime);
+        sqlite3_bind_text(st, 2, collection, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, size);
+        sqlite3_bind_int64(st, 4, mtime);
         same = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
     }
@@ -627,8 +657,9 @@ int nd_cat_file_record(nd_cat *c, const char *path, const char *collection, cons
     sqlite3 *db = nd_cat_acquire(c);
     sqlite3_stmt *st;
     int rc = -1;
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO files(path, collection, item, size, mtime, sha256) "
-                               "VALUES(?,?,?,?,?,?)",
+    if (sqlite3_prepare_v2(db, "INSERT INTO files(path, collection, item, size, mtime, sha256) VALUES(?,?,?,?,?,?) "
+                               "ON CONFLICT(path, collection) DO UPDATE SET item = excluded.item, size = excluded.size, "
+                               "mtime = excluded.mtime, sha256 = excluded.sha256",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, collection, -1, SQLITE_TRANSIENT);
@@ -641,4 +672,19 @@ int nd_cat_file_record(nd_cat *c, const char *path, const char *collection, cons
     }
     nd_cat_release(c, db);
     return rc;
+}
+
+char *nd_cat_file_path(nd_cat *c, const char *collection, const char *item) {
+    sqlite3 *db = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    char *path = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT path FROM files WHERE collection = ? AND item = ? ORDER BY mtime DESC LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, collection, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, item, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) path = nd_xstrdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    nd_cat_release(c, db);
+    return path;
 }

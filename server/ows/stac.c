@@ -314,6 +314,8 @@ void nd_stac_register(nd_app *app) {
          "Queryables of a collection", NULL},
         {"GET", "/stac/collections/{collectionId}/items", nd_stac_items, "stac", "Items of a collection", NULL},
         {"GET", "/stac/collections/{collectionId}/items/{itemId}", item, "stac", "One STAC item", NULL},
+        {"GET", "/stac/collections/{collectionId}/items/{itemId}/file", nd_stac_item_file, "stac",
+         "The data file of an ingested item", NULL},
         {"GET", "/stac/search", nd_stac_search_get, "stac", "Item search", NULL},
         {"POST", "/stac/search", nd_stac_search_post, "stac", "Item search (JSON body)", NULL},
     };

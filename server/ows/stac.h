@@ -26,6 +26,8 @@ int nd_stac_body(nd_req *rq, json_t **out);
 int nd_stac_search_get(nd_req *rq, nd_resp *rs);
 int nd_stac_search_post(nd_req *rq, nd_resp *rs);
 int nd_stac_items(nd_req *rq, nd_resp *rs);
+/* GET /stac/collections/{collectionId}/items/{itemId}/file: the ingested file of the item's data asset. */
+int nd_stac_item_file(nd_req *rq, nd_resp *rs);
 
 /* Transactions: routes added when the configuration enables them. */
 void nd_stac_tx_register(nd_app *app);

@@ -405,6 +405,26 @@ static int readable_collections(nd_req *rq, params *p) {
     return 0;
 }
 
+/* Copies n bytes of a stored item with every href stored as a path on this server ("href":"/wms?...") made
+ * absolute, as nd_stac_item_out does for the assets of a parsed item; base is the base URL as JSON without its
+ * closing quote. */
+static void put_absolute(nd_buf *b, const char *text, size_t n, const char *base, size_t blen) {
+    static const char key[] = "\"href\":\"/";
+    const char *p = text, *end = text + n, *h;
+    while ((h = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
+        const char *path = h + sizeof key - 2; /* the '/' */
+        if (path + 1 < end && path[1] == '/') { /* "//host/...": a network-path reference, left as it is */
+            nd_buf_append(b, p, (size_t)(path + 1 - p));
+            p = path + 1;
+            continue;
+        }
+        nd_buf_append(b, p, (size_t)(h + 7 - p)); /* up to "href": */
+        nd_buf_append(b, base, blen);
+        p = path;
+    }
+    nd_buf_append(b, p, (size_t)(end - p));
+}
+
 static int run(nd_req *rq, nd_resp *rs, params *p, json_t *post_body) {
     p->s.collections = p->colls;
     p->s.ids = p->ids;
@@ -443,8 +463,8 @@ static int run(nd_req *rq, nd_resp *rs, params *p, json_t *post_body) {
     char *tail = json_dumps(o, JSON_COMPACT);
     json_decref(o);
 
-    /* Items are spliced as stored with their links appended, unless the fields extension or asset paths
-     * on this server need them parsed: paging throughput is mostly this loop. */
+    /* Items are spliced as stored, their hrefs on this server made absolute and their links appended, unless
+     * the fields extension needs them parsed: paging throughput is mostly this loop. */
     nd_buf b = {0};
     nd_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
     bool plain = !json_array_size(p->include) && !json_array_size(p->exclude);
@@ -456,12 +476,12 @@ static int run(nd_req *rq, nd_resp *rs, params *p, json_t *post_body) {
         const char *text = page.raw[i];
         size_t len = strlen(text);
         if (i) nd_buf_puts(&b, ",");
-        if (plain && !strstr(text, "\"href\":\"/") && len > 2 && text[len - 1] == '}') {
+        if (plain && len > 2 && text[len - 1] == '}') {
             nd_buf b2 = {0};
             nd_buf_put_urlenc(&b2, page.raw_collection[i]);
             size_t clen = b2.len;
             nd_buf_put_urlenc(&b2, page.raw_id[i]);
-            nd_buf_append(&b, text, len - 1);
+            put_absolute(&b, text, len - 1, base_json, blen);
             nd_buf_puts(&b, ",\"links\":[{\"href\":");
             nd_buf_append(&b, base_json, blen);
             nd_buf_printf(&b, "/stac/collections/%.*s/items/%s\",\"rel\":\"self\",\"type\":\"" ND_GEOJSON "\"}",

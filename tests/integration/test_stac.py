@@ -226,13 +226,19 @@ def test_configured_datasets_are_collections(stac, demo_dir):
     q = urllib.parse.parse_qs(urllib.parse.urlparse(a["wcs"]["href"]).query)
     assert q["REQUEST"] == ["GetCoverage"] and q["COVERAGEID"] == ["sst"]
     q = urllib.parse.parse_qs(urllib.parse.urlparse(a["thumbnail"]["href"]).query)
-    assert q["REQUEST"] == ["GetMap"] and q["LAYERS"] == ["sst"] and q["TIME"] == [it["properties"]["datetime"]]
-    # the checksum is the file's SHA-256 (multihash 0x12 0x20), the size its size
-    path = a["data"]["href"][len("file://"):]
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    assert a["data"]["file:checksum"] == "1220" + digest
-    assert a["data"]["file:size"] == os.path.getsize(path)
+    assert q["REQUEST"] == ["GetMap"] and q["LAYERS"] == ["sst/sst"] and q["TIME"] == [it["properties"]["datetime"]]
+    r = requests.get(a["thumbnail"]["href"])  # the preview is a map of this day
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png", r.text
+    assert requests.get(a["wcs"]["href"]).status_code == 200
+    assert requests.get(a["opendap"]["href"] + ".das").status_code == 200
+    # the data file comes through this server, its checksum its SHA-256 (multihash 0x12 0x20), the size its size
+    assert a["data"]["href"].startswith("http") and a["data"]["href"].endswith(f"/stac/collections/sst/items/{it['id']}/file")
+    r = requests.get(a["data"]["href"])
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/x-netcdf"
+    with open(os.path.join(demo_dir, "sst", it["id"] + ".nc"), "rb") as f:
+        assert r.content == f.read()
+    assert a["data"]["file:checksum"] == "1220" + hashlib.sha256(r.content).hexdigest()
+    assert a["data"]["file:size"] == len(r.content)
     p = it["properties"]
     assert p["proj:code"] == "EPSG:4326" and p["proj:shape"] == [104, 200]
     assert p["proj:transform"][:6] == [0.25, 0.0, -20.0, 0.0, -0.25, 66.0]
@@ -713,8 +719,70 @@ datasets: []
         c = requests.get(s.url + "/stac/collections/granules").json()
         check_collection(c)
         assert c["extent"]["temporal"]["interval"][0][0] == "2023-05-01T10:00:00Z"
+        # not served by any dataset: the data file only, through this server
+        assert set(dem["assets"]) == {"data"}
+        assert requests.get(dem["assets"]["data"]["href"]).content == open(tif, "rb").read()
+        assert requests.get(it["assets"]["data"]["href"]).content == swath.read_bytes()
+        assert_no_server_paths(s.url, ("granules",), [str(tmp_path), demo_dir])
     finally:
         assert s.stop() == 0
+    # the same catalogue under a configuration that serves the DEM: its ingested item gains the dataset's
+    # access points (WMS preview and layer, WCS, OPeNDAP) for its own box, and loses them when no longer served
+    served = f"""server:
+  bind: 127.0.0.1
+  threads: 2
+catalog:
+  database: {db}
+datasets:
+  - id: dem
+    source: {tif}
+"""
+    s = Server(str(tmp_path), served, name="served")
+    try:
+        dem = requests.get(s.url + "/stac/collections/granules/items/dem_demo").json()
+        check_item(dem)
+        a = dem["assets"]
+        assert {"data", "thumbnail", "wms", "wcs", "opendap"} == set(a)
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(a["thumbnail"]["href"]).query)
+        assert q["REQUEST"] == ["GetMap"] and q["LAYERS"] == ["dem/elevation"]
+        assert [float(v) for v in q["BBOX"][0].split(",")] == pytest.approx(dem["bbox"], abs=1e-6)
+        r = requests.get(a["thumbnail"]["href"])
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/png" and r.content[:4] == b"\x89PNG"
+        assert a["wms"]["wms:layers"] == ["dem/elevation"]
+        r = requests.get(a["wcs"]["href"])
+        assert r.status_code == 200 and r.content[:4] in (b"II*\x00", b"MM\x00*")
+        r = requests.get(a["opendap"]["href"] + ".das")
+        assert r.status_code == 200 and "Attributes" in r.text
+        assert requests.get(a["data"]["href"]).content == open(tif, "rb").read()
+        # the configured collection has its own item of the same file: both are catalogued
+        assert requests.get(s.url + "/stac/collections/dem/items/dem_demo").status_code == 200
+        swath_item = requests.get(s.url + "/stac/collections/granules/items/swath").json()
+        assert set(swath_item["assets"]) == {"data"}
+        assert_no_server_paths(s.url, ("granules", "dem"), [str(tmp_path), demo_dir])
+    finally:
+        assert s.stop() == 0
+    s = Server(str(tmp_path), f"server:\n  bind: 127.0.0.1\n  threads: 2\ncatalog:\n  database: {db}\ndatasets: []\n",
+               name="unserved")
+    try:
+        dem = requests.get(s.url + "/stac/collections/granules/items/dem_demo").json()
+        assert set(dem["assets"]) == {"data"}
+    finally:
+        assert s.stop() == 0
+
+
+def assert_no_server_paths(url, collections, paths):
+    """No answer of the catalogue names a file:// URL or a directory of the server."""
+    bodies = [requests.get(url + p).text for p in ("/stac", "/stac/collections", "/stac/search?limit=1000")]
+    for c in collections:
+        bodies.append(requests.get(url + f"/stac/collections/{c}").text)
+        for f in pages(url + f"/stac/collections/{c}/items", params={"limit": 100}):
+            bodies.append(json.dumps(f))
+            bodies.append(requests.get(url + f"/stac/collections/{c}/items/{f['id']}").text)
+    bodies.append(requests.post(url + "/stac/search", json={"fields": {"include": ["assets"]}}).text)
+    for b in bodies:
+        assert "file:/" not in b
+        for p in paths:
+            assert p not in b
 
 
 def test_configuration_changes_follow(demo_dir, tmp_path):

@@ -79,6 +79,74 @@ ND_TEST(migrates_from_version_1) {
     CHECK_CONTAINS(err, "newer");
 }
 
+ND_TEST(migrates_file_hrefs_from_version_2) {
+    /* a release at version 2 served the data file as a file:// URL of the server's disk: version 5 points it at
+     * GET .../file and keys files by path and collection (one file may be in two collections) */
+    const char *path = db_path("v2.db");
+    sqlite3 *db;
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB);"
+                               "CREATE TABLE collections(id TEXT PRIMARY KEY, json TEXT NOT NULL, origin TEXT NOT NULL,"
+                               " west REAL, south REAL, east REAL, north REAL, t0 REAL, t1 REAL);"
+                               "INSERT INTO collections VALUES('g', '{\"id\":\"g\"}', 'ingest', 0,0,1,1,0,1);"
+                               "CREATE TABLE items(rid INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL,"
+                               " id TEXT NOT NULL, datetime REAL, start_dt REAL NOT NULL, end_dt REAL NOT NULL, geom BLOB,"
+                               " json TEXT NOT NULL, UNIQUE(collection, id));"
+                               "CREATE INDEX items_start ON items(start_dt);"
+                               "CREATE INDEX items_end ON items(end_dt);"
+                               "CREATE VIRTUAL TABLE items_box USING rtree(id, minx, maxx, miny, maxy, +item INTEGER);"
+                               "CREATE TABLE queryables(collection TEXT, name TEXT, type TEXT, PRIMARY KEY(collection, name));"
+                               "CREATE TRIGGER items_gone AFTER DELETE ON items BEGIN"
+                               "  DELETE FROM items_box WHERE id IN (2 * old.rid, 2 * old.rid + 1); END;"
+                               "CREATE TABLE files(path TEXT PRIMARY KEY, collection TEXT NOT NULL, item TEXT NOT NULL,"
+                               "  size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT);"
+                               "INSERT INTO items VALUES(1, 'g', 'a b', 0, 0, 0, NULL, '{\"type\":\"Feature\",\"id\":\"a b\","
+                               " \"assets\":{\"data\":{\"href\":\"file:///srv/data/a b.tif\"}}}');"
+                               "INSERT INTO items VALUES(2, 'g', 'posted', 0, 0, 0, NULL, '{\"type\":\"Feature\",\"id\":\"posted\","
+                               " \"assets\":{\"data\":{\"href\":\"https://example.com/x.tif\"}}}');"
+                               "INSERT INTO files VALUES('/srv/data/a b.tif', 'g', 'a b', 1, 2, NULL);"
+                               "PRAGMA user_version = 2;",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    nd_cat *c;
+    char err[256];
+    CHECK_INT(nd_cat_open(path, 1, &c, err, sizeof err), 0);
+    CHECK_INT(nd_cat_schema_version(c), ND_CAT_SCHEMA_VERSION);
+    json_t *it = nd_cat_get_item(c, "g", "a b");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(it, "assets"), "data"), "href")),
+              "/stac/collections/g/items/a%20b/file");
+    json_decref(it);
+    it = nd_cat_get_item(c, "g", "posted"); /* not an ingested file: as it was given */
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(it, "assets"), "data"), "href")),
+              "https://example.com/x.tif");
+    json_decref(it);
+    char *file = nd_cat_file_path(c, "g", "a b");
+    CHECK_STR(file, "/srv/data/a b.tif");
+    free(file);
+    CHECK(nd_cat_file_path(c, "g", "posted") == NULL);
+    /* the same file in a second collection is a second record, the first one kept */
+    CHECK_INT(nd_cat_file_record(c, "/srv/data/a b.tif", "h", "a b", 1, 2, NULL), 0);
+    CHECK(nd_cat_file_unchanged(c, "/srv/data/a b.tif", "g", 1, 2));
+    CHECK(!nd_cat_file_unchanged(c, "/srv/data/a b.tif", "g", 1, 3));
+    CHECK(!nd_cat_file_unchanged(c, "/srv/data/a b.tif", "h", 1, 2)); /* no item "a b" in h */
+    /* paging one collection walks its index in rowid order: no sort of the whole collection per page */
+    sqlite3 *conn = nd_cat_acquire(c);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(conn, "EXPLAIN QUERY PLAN SELECT rid FROM items i WHERE i.collection IN ('g') "
+                                       "AND i.rid > 0 ORDER BY i.rid LIMIT 10",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    nd_buf plan = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) nd_buf_printf(&plan, "%s\n", (const char *)sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    nd_cat_release(c, conn);
+    CHECK_CONTAINS(plan.data, "items_collection");
+    CHECK(strstr(plan.data, "TEMP B-TREE") == NULL);
+    nd_buf_free(&plan);
+    nd_cat_close(c);
+}
+
 static nd_cat *filled(int n) {
     nd_cat *c;
     char err[256];
