@@ -72,6 +72,10 @@ static const nd_io inputs[] = {
      .allowed = solvers, .def = "auto", .max_occurs = 1},
     {.id = "device", .title = "Device", .description = "auto, cpu or cuda.", .type = ND_IO_STRING,
      .allowed = device_opts, .def = "auto", .max_occurs = 1},
+    {.id = "cross_validation", .title = "Cross-validate epsilon2", .description = "true: epsilon2 is chosen by "
+     "generalised cross-validation among 0.1, 0.3, 1, 3 and 10 times the given value (one sparse Cholesky each; "
+     "grids of at most 200,000 sea points); the report gives every score.",
+     .type = ND_IO_BOOLEAN, .def = "false", .max_occurs = 1},
 };
 
 static const nd_io outputs[] = {
@@ -257,8 +261,8 @@ static int put_text(int nc, int v, const char *name, const char *text) {
     return nc_put_att_text(nc, v, name, strlen(text), text);
 }
 
-static int write_nc(const char *path, const plan *p, const json_t *in, const nd_dv_table *t, const nd_divand_result *r,
-                    const double *bg_field, double thr, nd_error *err) {
+static int write_nc(const char *path, const plan *p, const json_t *in, double eps2, const nd_dv_table *t,
+                    const nd_divand_result *r, const double *bg_field, double thr, nd_error *err) {
     int nc = -1, dims[4], vlon, vlat, vz, vt, vf, ve, vm;
     size_t ntot = p->nx * p->ny * p->nz * p->nt;
     float *buf = malloc(ntot * sizeof *buf);
@@ -326,7 +330,7 @@ static int write_nc(const char *path, const plan *p, const json_t *in, const nd_
     snprintf(ln, sizeof ln, "%g km (horizontal), %g m (vertical), %g months (time)", num_in(in, "length_horizontal"),
              num_in(in, "length_vertical"), num_in(in, "length_time"));
     NCT(put_text(nc, NC_GLOBAL, "correlation_length", ln));
-    double e2 = num_in(in, "epsilon2");
+    double e2 = eps2;
     NCT(nc_put_att_double(nc, NC_GLOBAL, "epsilon2", NC_DOUBLE, 1, &e2));
     NCT(put_text(nc, NC_GLOBAL, "background", str_in(in, "background")));
     long long nused = (long long)r->nused;
@@ -393,6 +397,30 @@ static int write_quicklook(const char *path, const plan *p, const nd_divand_resu
     return rc < 0 ? -1 : 0;
 }
 
+/* Generalised cross-validation of ε² around the given value; ob->eps2_all becomes the choice and *cv the scores. */
+#define CV_MAX_POINTS 200000
+static int cross_validate(nd_kernel_env *env, const nd_divand_grid *g, nd_divand_obs *ob, json_t **cv, nd_error *err) {
+    size_t npts = 1;
+    for (int k = 0; k < g->ndim; k++) npts *= g->n[k];
+    if (npts > CV_MAX_POINTS)
+        return nd_fail(err, ND_E_INVALID_PARAM, "cross_validation", "cross-validation is limited to %d grid points "
+                       "(this grid has %zu): use a coarser resolution or fewer levels", CV_MAX_POINTS, npts);
+    if (env->progress) env->progress(env, 2, "cross-validating epsilon2");
+    const double factors[] = {0.1, 0.3, 1, 3, 10};
+    double cand[5], scores[5];
+    for (int i = 0; i < 5; i++) cand[i] = ob->eps2_all * factors[i];
+    size_t best;
+    char kerr[300];
+    if (nd_divand_cv_eps2(g, ob, cand, 5, 8, 1, scores, &best, kerr, sizeof kerr) < 0)
+        return nd_fail(err, ND_E_INVALID_PARAM, "cross_validation", "%s", kerr);
+    json_t *list = json_array();
+    for (int i = 0; i < 5; i++)
+        json_array_append_new(list, json_pack("{s:f, s:f}", "epsilon2", cand[i], "gcv", scores[i]));
+    *cv = json_pack("{s:s, s:o, s:f}", "method", "GCV", "candidates", list, "chosen", cand[best]);
+    ob->eps2_all = cand[best];
+    return 0;
+}
+
 static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err) {
     plan p;
     if (make_plan(in, &p, err) < 0) return -1;
@@ -404,6 +432,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     double *pm[4] = {0}, *bgf = calloc(ntot, sizeof(double));
     double *x[4] = {0}, *d = NULL;
     nd_divand_result r = {0};
+    json_t *cv = NULL;
     int rc = -1;
     for (int k = 0; k < 4; k++) pm[k] = malloc(ntot * sizeof(double));
     if (!mask || !bgf || !pm[0] || !pm[1] || !pm[2] || !pm[3]) {
@@ -475,6 +504,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     g.len[2] = p.nz > 1 ? num_in(in, "length_vertical") : 0;
     g.len[3] = p.nt > 1 ? num_in(in, "length_time") : 0;
     nd_divand_obs ob = {.n = t.n, .x = {x[0], x[1], x[2], x[3]}, .value = d, .eps2_all = num_in(in, "epsilon2")};
+    if (json_is_true(json_object_get(in, "cross_validation")) && cross_validate(env, &g, &ob, &cv, err) < 0) goto done;
     const char *em = str_in(in, "error"), *sv = str_in(in, "solver");
     prog pg = {env};
     nd_divand_opts opts = {
@@ -493,7 +523,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/divand.nc", env->dir);
-    if (write_nc(path, &p, in, &t, &r, bgf, num_in(in, "error_threshold"), err) < 0) goto done;
+    if (write_nc(path, &p, in, ob.eps2_all, &t, &r, bgf, num_in(in, "error_threshold"), err) < 0) goto done;
     snprintf(path, sizeof path, "%s/quicklook.png", env->dir);
     if (write_quicklook(path, &p, &r, bgf, err) < 0) goto done;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -515,6 +545,8 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
         l = e ? e + 1 : NULL;
     }
     json_object_set_new(rep, "malformed_lines", lines);
+    json_object_set_new(rep, "epsilon2", json_real(ob.eps2_all));
+    if (cv) json_object_set_new(rep, "cross_validation", cv), cv = NULL;
     json_object_set_new(out, "analysis", json_pack("{s:s, s:s}", "file", "divand.nc", "mediaType", "application/x-netcdf"));
     json_object_set_new(out, "quicklook", json_pack("{s:s, s:s}", "file", "quicklook.png", "mediaType", "image/png"));
     json_object_set_new(out, "report", json_pack("{s:o, s:s}", "value", rep, "mediaType", "application/json"));
@@ -524,6 +556,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
 stopped:
     nd_fail(err, ND_E_INTERNAL, "", "the job was stopped");
 done:
+    json_decref(cv);
     nd_dv_table_free(&t);
     nd_divand_result_free(&r);
     free(mask), free(bgf), free(d);

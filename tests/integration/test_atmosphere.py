@@ -10,8 +10,8 @@ import pytest
 import requests
 from netCDF4 import Dataset
 
-from published import assert_published
 from conftest import NADIR, Server, server_config
+from published import assert_published
 
 NSCAN, NPIX, M, K_TRUE = 80, 50, 120, 6
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 from owslib.wps import WebProcessingService
 
-from published import assert_published
 from conftest import Server, server_config
+from published import assert_published
 
 
 # The synthetic ocean of processes/divand/divand_truth.c, written again here as the test's truth.
@@ -259,3 +259,22 @@ def test_divand_owslib_wps10(srv, tmp_path):
 
 def test_divand_analysis_is_published(srv, demo_job):
     assert_published(srv.url, demo_job[0], "analysis", variable="temperature")
+
+
+def test_divand_cross_validation_chooses_epsilon2(srv, tmp_path):
+    inputs = {"source": "demo", "bbox": BOX, "resolution": 1.0, "depths": "0", "length_horizontal": 600,
+              "epsilon2": 0.05, "error": "none", "cross_validation": True}
+    job, st, _ = run_async(srv, inputs)
+    assert st["status"] == "successful", st
+    rep = requests.get(f"{srv.url}/jobs/{job}/results").json()["report"]["value"]
+    cv = rep["cross_validation"]
+    scores = {c["epsilon2"]: c["gcv"] for c in cv["candidates"]}
+    assert sorted(scores) == pytest.approx([0.005, 0.015, 0.05, 0.15, 0.5])
+    assert cv["chosen"] == min(scores, key=scores.get) == rep["epsilon2"]
+    path = tmp_path / "a.nc"
+    path.write_bytes(requests.get(f"{srv.url}/jobs/{job}/results/analysis").content)
+    with netCDF4.Dataset(path) as nc:
+        assert nc.getncattr("epsilon2") == pytest.approx(cv["chosen"])
+    # a grid too large to cross-validate: a clear message, not an hour of factorisations
+    job, st, _ = run_async(srv, dict(inputs, resolution=0.1, climatology="monthly"))
+    assert st["status"] == "failed" and "cross-validation is limited" in st["message"], st

@@ -13,8 +13,8 @@ import pytest
 import requests
 from osgeo import gdal, ogr, osr
 
-from published import assert_published
 from conftest import Server, server_config
+from published import assert_published
 
 gdal.UseExceptions()
 
