@@ -213,8 +213,8 @@ static int check(const json_t *in, const nd_process_limits *lim, nd_error *err) 
     return 0;
 }
 
-/* The local file of a catalogue item's data asset (file:// hrefs that `nadir ingest` writes): the path
- * comes from the server's own catalogue, never from the request. */
+/* The local file of a catalogue item (the file `nadir ingest` read it from): the path comes from the server's own
+ * catalogue, never from the request. */
 static char *item_file(nd_kernel_env *env, const char *coll, const char *item, nd_error *err) {
     if (!env->config) {
         nd_fail(err, ND_E_INTERNAL, "", "the job has no configuration to find the catalogue in");
@@ -229,15 +229,11 @@ static char *item_file(nd_kernel_env *env, const char *coll, const char *item, n
         return NULL;
     }
     json_t *it = nd_cat_get_item(cat, coll, item);
+    char *path = it ? nd_cat_file_path(cat, coll, item) : NULL;
     nd_cat_close(cat);
-    if (!it) {
-        nd_fail(err, ND_E_INVALID_PARAM, "item", "collection '%s' has no item '%s'", coll, item);
-        return NULL;
-    }
-    const char *href = json_string_value(json_object_get(json_object_get(json_object_get(it, "assets"), "data"), "href"));
-    char *path = href && !strncmp(href, "file://", 7) ? nd_xstrdup(href + 7) : NULL;
+    if (!it) nd_fail(err, ND_E_INVALID_PARAM, "item", "collection '%s' has no item '%s'", coll, item);
+    else if (!path) nd_fail(err, ND_E_INVALID_PARAM, "item", "item '%s' has no local data file", item);
     json_decref(it);
-    if (!path) nd_fail(err, ND_E_INVALID_PARAM, "item", "item '%s' has no local data file", item);
     return path;
 }
 
