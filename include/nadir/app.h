@@ -35,6 +35,9 @@ typedef struct nd_app {
     struct nd_doc_cache *docs;
     struct nd_auth *auth;     /* NULL without an auth section: every caller may do everything */
     struct nd_limits *limits; /* NULL without a limits section */
+    /* 1 with owner filled when dataset id is a job's output (only its owner and admins may read it), else 0;
+     * set by the job system. */
+    int (*dataset_owner)(const struct nd_app *app, const char *id, char owner[128]);
 } nd_app;
 
 nd_app *nd_app_new(nd_config *cfg, nd_registry *datasets);

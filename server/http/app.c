@@ -72,8 +72,11 @@ void nd_app_add_metrics(nd_app *app, void (*fn)(const nd_app *app, nd_buf *out))
 
 int nd_app_cached_doc(const nd_app *app, const char *key, nd_req *rq, nd_resp *rs, nd_handler build) {
     struct nd_doc_cache *c = app->docs;
-    /* A document lists only what the caller may read, so callers with other roles get another copy. */
-    if (app->auth && rq->who) key = nd_arena_printf(rq->arena, "%s|%s", key, rq->who->roleset);
+    /* A document lists only what the caller may read, so callers with other roles get another copy, and when
+     * job outputs (their owners' datasets) are published, other users too. */
+    if (app->auth && rq->who)
+        key = nd_arena_printf(rq->arena, "%s|%s|%s", key, rq->who->roleset,
+                              app->dataset_owner && rq->who->user ? rq->who->user : "");
     unsigned generation = nd_registry_generation(app->datasets);
     pthread_mutex_lock(&c->lock);
     if (c->generation != generation) {

@@ -396,6 +396,10 @@ bool nd_auth_may(const nd_req *rq, nd_auth_kind kind, const char *id, nd_auth_op
     const nd_identity *who = rq->who ? rq->who : &anonymous;
     if (who->admin) return true;
     if (op == ND_OP_ADMIN) return false;
+    char owner[128];
+    if (kind == ND_AUTH_DATASET && id && rq->app->dataset_owner && rq->app->dataset_owner(rq->app, id, owner) == 1 &&
+        strcmp(owner, who->user ? who->user : "") != 0)
+        return false; /* another user's job output */
     const nd_auth_conf *c = a->conf;
     for (size_t i = 0; id && i < c->nrules; i++) {
         const nd_auth_rule_conf *r = &c->rules[i];

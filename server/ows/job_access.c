@@ -1,5 +1,8 @@
 /* Who may submit, see and dismiss jobs: the process's execute rule, the caller's job quota, and ownership
  * (a job is its submitter's; admins see every job). Shared by WPS and OGC API - Processes. */
+#include <stdio.h>
+#include <string.h>
+
 #include "nadir/auth.h"
 #include "nadir/limits.h"
 #include "processing.h"
@@ -17,6 +20,25 @@ int nd_processing_owned(nd_req *rq, nd_jobs *j, const char *id) {
     int rc = nd_processing_job(rq, j, id, &info);
     if (rc == 0) nd_job_info_clear(&info);
     return rc;
+}
+
+/* Job outputs are datasets named "<job id>-<output>": they belong to the job's owner. */
+static int job_output_owner(const nd_app *app, const char *id, char owner[128]) {
+    if (strlen(id) <= ND_JOB_ID_LEN || id[ND_JOB_ID_LEN] != '-') return 0;
+    nd_jobs *j = nd_app_jobs(app);
+    char job[ND_JOB_ID_LEN + 1];
+    memcpy(job, id, ND_JOB_ID_LEN);
+    job[ND_JOB_ID_LEN] = '\0';
+    nd_job_info info;
+    nd_error err = {0};
+    if (!j || nd_jobs_get(j, job, &info, &err) < 0) return 0;
+    snprintf(owner, 128, "%s", info.owner);
+    nd_job_info_clear(&info);
+    return 1;
+}
+
+void nd_processing_guard_outputs(nd_app *app) {
+    if (app->auth) app->dataset_owner = job_output_owner;
 }
 
 const char *nd_processing_owner_filter(const nd_req *rq) {

@@ -27,6 +27,8 @@ int nd_processing_owned(nd_req *rq, nd_jobs *j, const char *id);
 const char *nd_processing_owner_filter(const nd_req *rq);
 /* 0 when the caller may run process now: its execute rule, then the caller's job quota (429). */
 int nd_processing_may_submit(nd_req *rq, nd_jobs *j, const char *process);
+/* Makes the outputs of a job readable only by its owner and admins (with an auth section). */
+void nd_processing_guard_outputs(nd_app *app);
 /* 0 when the caller may read every dataset the inputs name (ND_IO_DATASET inputs). */
 int nd_processing_may_read_inputs(nd_req *rq, const nd_process *p, const json_t *inputs);
 

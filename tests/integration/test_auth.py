@@ -346,3 +346,23 @@ def test_unusable_auth_section_stops_the_server(demo_dir, tmp_path):
     conf = server_config(demo_dir) + f"auth:\n  issuer: {ISS}\n  audience: nadir\n  jwks: {bad}\n"
     with pytest.raises(RuntimeError, match="jwks"):
         Server(str(tmp_path), conf)
+
+
+def test_job_outputs_are_their_owners_datasets(srv):
+    r = submit(srv, "ana", "subset", {"dataset": SECRET, "bbox": [10.1, 46.3, 10.2, 46.4]})
+    assert r.status_code == 201, r.text
+    job = r.json()["jobID"]
+    deadline = time.time() + 60
+    while requests.get(f"{srv.url}/jobs/{job}", headers=key_of("ana"), timeout=30).json()["status"] != "successful":
+        assert time.time() < deadline
+        time.sleep(0.2)
+    ds_id = f"{job}-result"
+    for path in ("/collections", "/wms?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0", "/opendap/?f=json"):
+        assert ds_id in requests.get(srv.url + path, headers=key_of("ana"), timeout=30).text, path
+        assert ds_id in requests.get(srv.url + path, headers=key_of("root"), timeout=30).text, path
+        # bob is an analyst too: the rules let him read the source, but the output is ana's
+        assert ds_id not in requests.get(srv.url + path, headers=key_of("bob"), timeout=30).text, path
+        assert ds_id not in requests.get(srv.url + path, timeout=30).text, path
+    assert requests.get(f"{srv.url}/collections/{ds_id}", headers=key_of("bob"), timeout=30).status_code == 403
+    assert requests.get(f"{srv.url}/opendap/{ds_id}.dds", timeout=30).status_code == 401
+    assert requests.get(f"{srv.url}/collections/{ds_id}", headers=key_of("ana"), timeout=30).status_code == 200

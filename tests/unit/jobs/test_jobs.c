@@ -377,3 +377,33 @@ ND_TEST(config_jobs_section) {
     CHECK(nd_config_parse(zero, strlen(zero), "t.yaml", "/tmp", &c, err, sizeof err) < 0);
     CHECK_CONTAINS(err, "workers");
 }
+
+ND_TEST(owner_stored_filtered_and_counted) {
+    nd_jobs *j = start(1, 60);
+    char a[ND_JOB_ID_LEN + 1], b[ND_JOB_ID_LEN + 1], c[ND_JOB_ID_LEN + 1];
+    nd_error err = {0};
+    json_t *in = J("{\"seconds\":5}");
+    CHECK_INT(nd_jobs_submit(j, "sleep", "ana", in, NULL, a, &err), 0);
+    CHECK_INT(nd_jobs_submit(j, "sleep", "ana", in, NULL, b, &err), 0);
+    CHECK_INT(nd_jobs_submit(j, "sleep", "bob", in, NULL, c, &err), 0);
+    json_decref(in);
+    CHECK_INT(nd_jobs_active(j, "ana"), 2); /* one running, one waiting for the only worker */
+    CHECK_INT(nd_jobs_active(j, "bob"), 1);
+    CHECK_INT(nd_jobs_active(j, ""), 0);
+    nd_job_info info;
+    CHECK_INT(nd_jobs_get(j, c, &info, &err), 0);
+    CHECK_STR(info.owner, "bob");
+    nd_job_info_clear(&info);
+    nd_job_info *items;
+    size_t n, total;
+    CHECK_INT(nd_jobs_list(j, NULL, 0, NULL, 0, "bob", 0, 10, &items, &n, &total, &err), 0);
+    CHECK_INT(total, 1);
+    CHECK_STR(items[0].id, c);
+    nd_job_info_clear(&items[0]);
+    free(items);
+    CHECK_INT(nd_jobs_dismiss(j, a, &err), 0);
+    CHECK_INT(nd_jobs_active(j, "ana"), 1);
+    nd_jobs_dismiss(j, b, &err);
+    nd_jobs_dismiss(j, c, &err);
+    nd_jobs_stop(j);
+}
