@@ -78,6 +78,7 @@ nd_jobs *nd_processing_start(nd_app *app) {
         if (nd_jobs_start(&jc, &jobs, err, sizeof err) < 0) fprintf(stderr, "nadir: jobs: %s\n", err);
         else {
             nd_processing_publish_init(app, jobs);
+            nd_processing_guard_outputs(app);
             nd_app_add_metrics(app, jobs_metrics);
         }
     }
