@@ -16,6 +16,10 @@ typedef struct nd_divand_grid {
     const double *pm[ND_DIVAND_MAXDIM];/* per point scale factor 1/spacing (metric); NULL: 1/dx[k] */
     double dx[ND_DIVAND_MAXDIM];       /* constant spacing where pm[k] is NULL */
     double len[ND_DIVAND_MAXDIM];      /* correlation length (units of the spacing); 0: no coupling */
+    /* Advection constraint (optional): the velocity per dimension on the full grid, NULL for none. The cost gains
+     * ‖(v·∇)φ‖² with ∇ in correlation lengths, so |v| = 1 weighs gradients along the flow as much as the
+     * smoothness norm weighs any gradient; larger speeds carry the information further along the flow. */
+    const double *vel[ND_DIVAND_MAXDIM];
 } nd_divand_grid;
 
 typedef struct nd_divand_obs {

@@ -10,7 +10,7 @@
 typedef SuiteSparse_long nd_dv_long;
 
 /* The discretised problem: iB = (1/coeff) V^½ A^m V^½ with A = I + V^-½ Dn V^-½ (Dn: the volume
- * weighted, length scaled negative Laplacian), iP = iB + Hsᵀ Hs with Hs = R^-½ H. */
+ * weighted, length scaled negative Laplacian), iP = iB + Advᵀ Adv + Hsᵀ Hs with Hs = R^-½ H. */
 typedef struct nd_dv_problem {
     size_t ntot, nsea;
     size_t plane;           /* points of one horizontal level (n0 * n1) */
@@ -22,6 +22,7 @@ typedef struct nd_dv_problem {
     cholmod_sparse *A;      /* nsea x nsea, unsymmetric storage of a symmetric matrix */
     cholmod_sparse *Hs;     /* nobs_used x nsea: R^-½ H */
     cholmod_sparse *HsT;    /* nsea x nobs_used */
+    cholmod_sparse *Adv;    /* nsea x nsea, or NULL: (coeff⁻¹ V)^½ (v·∇), the advection term of iP is Advᵀ Adv */
     double *ds;             /* R^-½ d for the used observations */
     size_t nused, ndropped;
     cholmod_common *c;

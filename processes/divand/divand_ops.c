@@ -17,6 +17,7 @@ void nd_dv_free(nd_dv_problem *p) {
         if (p->A) cholmod_l_free_sparse(&p->A, p->c);
         if (p->Hs) cholmod_l_free_sparse(&p->Hs, p->c);
         if (p->HsT) cholmod_l_free_sparse(&p->HsT, p->c);
+        if (p->Adv) cholmod_l_free_sparse(&p->Adv, p->c);
     }
     free(p->pack);
     free(p->unpack);
@@ -86,6 +87,47 @@ static int build_A(nd_dv_problem *p, const nd_divand_grid *g, const double *L, c
     cholmod_l_free_triplet(&T, p->c);
     if (!p->A) {
         snprintf(err, errlen, "out of memory assembling the smoothness operator (%zu points)", p->nsea);
+        return -1;
+    }
+    return 0;
+}
+
+/* The advection operator: at each sea point, Σ_k v_k L_k ∂_k φ by central differences (one-sided beside land or
+ * the edge), weighted like the smoothness norm by (V/coeff)^½. */
+static int build_adv(nd_dv_problem *p, const nd_divand_grid *g, const double *L, char *err, size_t errlen) {
+    size_t stride[ND_DIVAND_MAXDIM];
+    stride[0] = 1;
+    for (int k = 1; k < g->ndim; k++) stride[k] = stride[k - 1] * g->n[k - 1];
+    cholmod_triplet *T = cholmod_l_allocate_triplet(p->nsea, p->nsea, 4 * (size_t)g->ndim * p->nsea, 0, CHOLMOD_REAL,
+                                                    p->c);
+    if (!T) {
+        snprintf(err, errlen, "out of memory for the advection operator");
+        return -1;
+    }
+    nd_dv_long *ti = T->i, *tj = T->j;
+    double *tx = T->x;
+    size_t t = 0;
+    for (size_t i = 0; i < p->ntot; i++) {
+        nd_dv_long r = p->pack[i];
+        if (r < 0) continue;
+        double w = p->sqrtv[r] / sqrt(p->coeff);
+        for (int k = 0; k < g->ndim; k++) {
+            double v = g->vel[k] ? g->vel[k][i] : 0;
+            if (!(L[k] > 0) || v == 0 || !isfinite(v)) continue;
+            size_t ik = (i / stride[k]) % g->n[k];
+            nd_dv_long lo = ik > 0 ? p->pack[i - stride[k]] : -1, hi = ik + 1 < g->n[k] ? p->pack[i + stride[k]] : -1;
+            if (lo < 0 && hi < 0) continue;
+            nd_dv_long a = lo >= 0 ? lo : r, b = hi >= 0 ? hi : r;
+            double c = w * v * L[k] * pm_at(g, k, i) / (lo >= 0 && hi >= 0 ? 2 : 1);
+            ti[t] = r, tj[t] = b, tx[t++] = c;
+            ti[t] = r, tj[t] = a, tx[t++] = -c;
+        }
+    }
+    T->nnz = t;
+    p->Adv = cholmod_l_triplet_to_sparse(T, t, p->c);
+    cholmod_l_free_triplet(&T, p->c);
+    if (!p->Adv) {
+        snprintf(err, errlen, "out of memory for the advection operator");
         return -1;
     }
     return 0;
@@ -227,6 +269,9 @@ int nd_dv_build(nd_dv_problem *p, const nd_divand_grid *g, const nd_divand_obs *
             p->sqrtv[p->pack[i]] = sqrt(v);
         }
     if (build_A(p, g, L, err, errlen) < 0) return -1;
+    bool advect = false;
+    for (int k = 0; k < g->ndim; k++) advect |= g->vel[k] != NULL;
+    if (advect && build_adv(p, g, L, err, errlen) < 0) return -1;
     return build_H(p, g, obs, err, errlen);
 oom:
     snprintf(err, errlen, "out of memory for a grid of %zu points", p->ntot);
@@ -245,6 +290,21 @@ static void matvec_sym(const cholmod_sparse *A, const double *x, double *y) {
     }
 }
 
+/* y += Mᵀ M x for M stored by columns (one per sea point); t holds M's rows. */
+static void add_normal(const cholmod_sparse *M, const double *x, double *y, double *t) {
+    const nd_dv_long *Mp = M->p, *Mi = M->i;
+    const double *Mx = M->x;
+    size_t n = M->ncol;
+    memset(t, 0, (M->nrow ? M->nrow : 1) * sizeof *t);
+    for (size_t j = 0; j < n; j++)
+        for (nd_dv_long q = Mp[j]; q < Mp[j + 1]; q++) t[Mi[q]] += Mx[q] * x[j];
+    for (size_t j = 0; j < n; j++) {
+        double s = 0;
+        for (nd_dv_long q = Mp[j]; q < Mp[j + 1]; q++) s += Mx[q] * t[Mi[q]];
+        y[j] += s;
+    }
+}
+
 void nd_dv_apply(const nd_dv_problem *p, const double *x, double *y, double *work) {
     size_t n = p->nsea;
     double *u = work, *v = work + n, *t = work + 2 * n;
@@ -256,17 +316,8 @@ void nd_dv_apply(const nd_dv_problem *p, const double *x, double *y, double *wor
     }
     double ic = 1 / p->coeff;
     for (size_t i = 0; i < n; i++) y[i] = ic * p->sqrtv[i] * u[i];
-    /* + Hsᵀ Hs x: Hs is stored by columns (one per sea point). */
-    const nd_dv_long *Hp = p->Hs->p, *Hi = p->Hs->i;
-    const double *Hx = p->Hs->x;
-    memset(t, 0, (p->nused ? p->nused : 1) * sizeof *t);
-    for (size_t j = 0; j < n; j++)
-        for (nd_dv_long q = Hp[j]; q < Hp[j + 1]; q++) t[Hi[q]] += Hx[q] * x[j];
-    for (size_t j = 0; j < n; j++) {
-        double s = 0;
-        for (nd_dv_long q = Hp[j]; q < Hp[j + 1]; q++) s += Hx[q] * t[Hi[q]];
-        y[j] += s;
-    }
+    add_normal(p->Hs, x, y, t);
+    if (p->Adv) add_normal(p->Adv, x, y, u); /* u is free again: nsea rows */
 }
 
 void nd_dv_rhs(const nd_dv_problem *p, double *rhs) {
@@ -305,6 +356,19 @@ cholmod_sparse *nd_dv_assemble(const nd_dv_problem *p) {
         cholmod_l_free_sparse(&HtH, c);
     }
     cholmod_l_free_sparse(&Am, c);
+    if (S && p->Adv) { /* + Advᵀ Adv, as the transpose's A Aᵀ */
+        cholmod_sparse *AdvT = cholmod_l_transpose(p->Adv, 1, c);
+        cholmod_sparse *AtA = AdvT ? cholmod_l_aat(AdvT, NULL, 0, 1, c) : NULL;
+        cholmod_sparse *S2 = NULL;
+        if (AtA) {
+            double one[2] = {1, 0};
+            S2 = cholmod_l_add(S, AtA, one, one, 1, 1, c);
+        }
+        if (AdvT) cholmod_l_free_sparse(&AdvT, c);
+        if (AtA) cholmod_l_free_sparse(&AtA, c);
+        cholmod_l_free_sparse(&S, c);
+        S = S2;
+    }
     if (!S) return NULL;
     cholmod_sparse *U = cholmod_l_copy(S, 1, 1, c);
     cholmod_l_free_sparse(&S, c);

@@ -72,6 +72,13 @@ static const nd_io inputs[] = {
      .allowed = solvers, .def = "auto", .max_occurs = 1},
     {.id = "device", .title = "Device", .description = "auto, cpu or cuda.", .type = ND_IO_STRING,
      .allowed = device_opts, .def = "auto", .max_occurs = 1},
+    {.id = "velocity", .title = "Advection velocity", .description = "Optional dataset of this server with eastward "
+     "and northward velocities (variables u and v, or CF eastward_/northward_ standard names; first time step and "
+     "level, interpolated to the grid): the analysis is constrained along the flow (DIVAnd's advection constraint).",
+     .type = ND_IO_DATASET, .max_occurs = 1},
+    {.id = "velocity_scale", .title = "Advection strength", .description = "Multiplies the velocity: 1 m/s times the "
+     "scale penalises gradients along the flow, in correlation lengths, as much as the smoothness does any gradient.",
+     .type = ND_IO_NUMBER, .def = "1", .has_min = true, .min = 0, .uom = "s/m", .max_occurs = 1},
     {.id = "cross_validation", .title = "Cross-validate epsilon2", .description = "true: epsilon2 is chosen by "
      "generalised cross-validation among 0.1, 0.3, 1, 3 and 10 times the given value (one sparse Cholesky each; "
      "grids of at most 200,000 sea points); the report gives every score.",
@@ -208,6 +215,49 @@ static int make_mask(nd_kernel_env *env, const json_t *in, const plan *p, unsign
             }
     free(elev);
     return 0;
+}
+
+/* A velocity component of ds: the variable named `name`, or the one whose standard name starts with `standard`. */
+static const nd_variable *velocity_var(const nd_dataset *ds, const char *name, const char *standard) {
+    const nd_variable *v = nd_dataset_var(ds, name);
+    for (size_t i = 0; !v && i < ds->nvars; i++)
+        if (ds->vars[i].standard_name && !strncmp(ds->vars[i].standard_name, standard, strlen(standard)))
+            v = &ds->vars[i];
+    return v;
+}
+
+/* The advection velocity on the full grid (u along longitude, v along latitude, the same at every level and time),
+ * scaled; vel stays NULL without a velocity input. */
+static int read_velocity(nd_kernel_env *env, const json_t *in, const plan *p, size_t ntot, double *vel[2],
+                         nd_error *err) {
+    const char *id = json_string_value(json_object_get(in, "velocity"));
+    if (!id) return 0;
+    nd_dataset *ds;
+    if (nd_kernel_open_dataset(env, id, &ds, err) < 0) return -1;
+    const nd_variable *uv[2] = {velocity_var(ds, "u", "eastward_"), velocity_var(ds, "v", "northward_")};
+    size_t nxy = p->nx * p->ny;
+    float *plane = uv[0] && uv[1] ? malloc(nxy * sizeof *plane) : NULL;
+    int rc = 0;
+    if (!uv[0] || !uv[1]) rc = nd_fail(err, ND_E_INVALID_PARAM, "velocity", "dataset '%s' has no u and v velocities", id);
+    else if (!plane) rc = nd_fail(err, ND_E_INTERNAL, "", "out of memory");
+    double scale = json_object_get(in, "velocity_scale") ? num_in(in, "velocity_scale") : 1;
+    nd_grid g = {.width = (int)p->nx, .height = (int)p->ny, .crs = "EPSG:4326"};
+    g.gt[0] = p->w - p->res / 2, g.gt[1] = p->res, g.gt[3] = p->s + p->res * ((double)p->ny - 0.5), g.gt[5] = -p->res;
+    for (int c = 0; c < 2 && rc == 0; c++) {
+        if (!(vel[c] = malloc(ntot * sizeof(double)))) {
+            rc = nd_fail(err, ND_E_INTERNAL, "", "out of memory");
+            break;
+        }
+        if ((rc = nd_read_warped(ds, uv[c], 0, 0, &g, ND_RESAMPLE_BILINEAR, plane, err)) < 0) break;
+        for (size_t q = 0; q < ntot; q++) {
+            size_t i = q % p->nx, j = (q / p->nx) % p->ny;
+            float f = plane[i + (p->ny - 1 - j) * p->nx]; /* rows come north first */
+            vel[c][q] = isfinite(f) ? scale * f : 0;  /* no flow where the field has no value */
+        }
+    }
+    free(plane);
+    nd_dataset_free(ds);
+    return rc;
 }
 
 static int read_obs(const json_t *in, nd_dv_table *t, nd_error *err) {
@@ -430,7 +480,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     size_t ntot = p.nx * p.ny * p.nz * p.nt, nxyz = p.nx * p.ny * p.nz;
     unsigned char *mask = malloc(ntot);
     double *pm[4] = {0}, *bgf = calloc(ntot, sizeof(double));
-    double *x[4] = {0}, *d = NULL;
+    double *x[4] = {0}, *d = NULL, *vel[2] = {0};
     nd_divand_result r = {0};
     json_t *cv = NULL;
     int rc = -1;
@@ -499,7 +549,9 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     for (size_t o = 0; o < t.n; o++) d[o] = t.value[o] - (bg[0] + bg[1] * t.lon[o] + bg[2] * t.lat[o]);
     for (size_t q = 0; q < ntot; q++)
         bgf[q] = bg[0] + bg[1] * (p.w + p.res * (double)(q % p.nx)) + bg[2] * (p.s + p.res * (double)((q / p.nx) % p.ny));
-    nd_divand_grid g = {.ndim = 4, .n = {p.nx, p.ny, p.nz, p.nt}, .mask = mask, .pm = {pm[0], pm[1], pm[2], pm[3]}};
+    if (read_velocity(env, in, &p, ntot, vel, err) < 0) goto done;
+    nd_divand_grid g = {.ndim = 4, .n = {p.nx, p.ny, p.nz, p.nt}, .mask = mask, .pm = {pm[0], pm[1], pm[2], pm[3]},
+                        .vel = {vel[0], vel[1]}};
     g.len[0] = g.len[1] = num_in(in, "length_horizontal");
     g.len[2] = p.nz > 1 ? num_in(in, "length_vertical") : 0;
     g.len[3] = p.nt > 1 ? num_in(in, "length_time") : 0;
@@ -559,7 +611,7 @@ done:
     json_decref(cv);
     nd_dv_table_free(&t);
     nd_divand_result_free(&r);
-    free(mask), free(bgf), free(d);
+    free(mask), free(bgf), free(d), free(vel[0]), free(vel[1]);
     for (int k = 0; k < 4; k++) free(pm[k]), free(x[k]);
     return rc;
 }

@@ -48,10 +48,13 @@ static void diag_iP(const nd_dv_problem *p, double *d, double *w) {
         }
         d[i] = s * p->sqrtv[i] * p->sqrtv[i] / p->coeff;
     }
-    const nd_dv_long *Hp = p->Hs->p;
-    const double *Hx = p->Hs->x;
-    for (size_t j = 0; j < n; j++)
-        for (nd_dv_long q = Hp[j]; q < Hp[j + 1]; q++) d[j] += Hx[q] * Hx[q];
+    const cholmod_sparse *M[2] = {p->Hs, p->Adv};
+    for (int k = 0; k < 2 && M[k]; k++) {
+        const nd_dv_long *Mp = M[k]->p;
+        const double *Mx = M[k]->x;
+        for (size_t j = 0; j < n; j++)
+            for (nd_dv_long q = Mp[j]; q < Mp[j + 1]; q++) d[j] += Mx[q] * Mx[q];
+    }
 }
 
 static double dot(const double *a, const double *b, size_t n) {

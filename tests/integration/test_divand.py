@@ -49,12 +49,28 @@ def write_bathy(path):
     ds = None
 
 
+def write_currents(path):
+    """A uniform eastward current of 1 m/s over -40..10 E, 35..65 N (CF u and v)."""
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("lat", 31)
+        nc.createDimension("lon", 51)
+        lat, lon = nc.createVariable("lat", "f8", ("lat",)), nc.createVariable("lon", "f8", ("lon",))
+        lat.units, lon.units = "degrees_north", "degrees_east"
+        lat[:], lon[:] = np.arange(35, 66), np.arange(-40, 11)
+        for name, std, value in (("u", "eastward_sea_water_velocity", 1.0), ("v", "northward_sea_water_velocity", 0.0)):
+            var = nc.createVariable(name, "f4", ("lat", "lon"))
+            var.standard_name, var.units = std, "m s-1"
+            var[:] = np.full((31, 51), value, np.float32)
+
+
 @pytest.fixture(scope="module")
 def srv(demo_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("divand")
     write_bathy(work / "bathy.tif")
+    write_currents(work / "currents.nc")
     text = server_config(demo_dir, data_dir=str(work / "var"), max_body="16MiB")
-    text = text.replace("datasets:\n", f"datasets:\n  - id: bathy\n    title: Bathymetry\n    source: {work}/bathy.tif\n", 1)
+    text = text.replace("datasets:\n", f"datasets:\n  - id: bathy\n    title: Bathymetry\n    source: {work}/bathy.tif\n"
+                        f"  - id: currents\n    title: Currents\n    source: {work}/currents.nc\n", 1)
     text += "jobs:\n  workers: 2\n  timeout_s: 300\n  sync_timeout_s: 120\n"
     s = Server(str(work), text)
     yield s
@@ -278,3 +294,35 @@ def test_divand_cross_validation_chooses_epsilon2(srv, tmp_path):
     # a grid too large to cross-validate: a clear message, not an hour of factorisations
     job, st, _ = run_async(srv, dict(inputs, resolution=0.1, climatology="monthly"))
     assert st["status"] == "failed" and "cross-validation is limited" in st["message"], st
+
+
+def half_widths_km(nc_bytes, tmp_path):
+    """The distances east and north of the peak where the analysed field falls below half the peak."""
+    path = tmp_path / f"h{len(list(tmp_path.iterdir()))}.nc"
+    path.write_bytes(nc_bytes)
+    with netCDF4.Dataset(path) as nc:
+        lat, lon = nc["lat"][:], nc["lon"][:]
+        name = next(k for k, v in nc.variables.items() if v.ndim == 4)
+        f = np.ma.filled(nc[name][0, 0], np.nan)
+    j, i = np.unravel_index(np.nanargmax(f), f.shape)
+    east = next(d for d in range(1, f.shape[1] - i) if not f[j, i + d] > f[j, i] / 2)
+    north = next(d for d in range(1, f.shape[0] - j) if not f[j + d, i] > f[j, i] / 2)
+    step = float(lon[1] - lon[0])
+    return east * step * 111.2 * math.cos(math.radians(float(lat[j]))), north * step * 111.2
+
+
+def test_divand_advection_along_the_current(srv, tmp_path):
+    csv = "longitude,latitude,depth,time,temperature\n-25,48,0,2020-06-01,1\n"
+    inputs = {"observations": {"value": csv, "mediaType": "text/csv"}, "bbox": {"bbox": [-35, 42, -15, 54]},
+              "resolution": 0.25, "length_horizontal": 150, "epsilon2": 0.1, "background": "none", "error": "none"}
+    widths = {}
+    for label, extra in (("still", {}), ("current", {"velocity": "currents", "velocity_scale": 5})):
+        job, st, _ = run_async(srv, dict(inputs, **extra))
+        assert st["status"] == "successful", st
+        widths[label] = half_widths_km(requests.get(f"{srv.url}/jobs/{job}/results/analysis").content, tmp_path)
+    (se, sn), (ce, cn) = widths["still"], widths["current"]
+    print("half widths (east, north) km:", widths)
+    assert abs(se - sn) < 0.25 * sn, widths  # isotropic in km without a current
+    assert ce > 1.5 * cn and ce > 1.3 * se, widths  # carried along the eastward current
+    r = requests.post(f"{srv.url}/processes/divand/execution", json={"inputs": dict(inputs, velocity="nope")})
+    assert r.status_code == 400
