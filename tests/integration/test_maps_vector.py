@@ -46,6 +46,12 @@ def gpkg(tmp_path_factory):
         f.SetField("station", name)
         f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT({x} {y})"))
         sites.CreateFeature(f)
+    rivers = ds.CreateLayer("rivers", srs, ogr.wkbLineString)
+    rivers.CreateField(ogr.FieldDefn("river", ogr.OFTString))
+    f = ogr.Feature(rivers.GetLayerDefn())
+    f.SetField("river", "straight")
+    f.SetGeometry(ogr.CreateGeometryFromWkt("LINESTRING(0 48,30 48)"))
+    rivers.CreateFeature(f)
     ds = None
     return path
 
@@ -297,3 +303,19 @@ def test_vector_datasets_are_maps_only(srv):
     assert r.status_code == 404 and b"NoSuchCoverage" in r.content
     assert requests.get(srv.url + "/opendap/vec.dds", timeout=30).status_code == 404
     assert "vec" not in [d["id"] for d in requests.get(srv.url + "/opendap/?f=json", timeout=30).json()["datasets"]]
+
+
+def test_lines_stroked_and_picked(srv):
+    """A line layer: stroked with the default style (1 px grey), none of it filled; picked within 3 pixels."""
+    box = (0, 40, 30, 50)
+    img = decode(getmap(srv, LAYERS="vec/rivers", CRS="CRS:84", BBOX="0,40,30,50", WIDTH=300, HEIGHT=100,
+                        TRANSPARENT="TRUE").content)
+    j, _ = lonlat_pixel(5, 48, box, 300, 100)
+    drawn = np.nonzero(img[..., 3] > 0)
+    assert set(drawn[0].tolist()) <= {j - 1, j, j + 1} and len(set(drawn[1].tolist())) >= 295  # one row, all along
+    assert np.abs(img[j, 150][:3].astype(int) - 0x6e).max() <= 2  # the default stroke, grey
+    q = dict(REQUEST="GetFeatureInfo", LAYERS="vec/rivers", QUERY_LAYERS="vec/rivers", STYLES="", CRS="CRS:84",
+             BBOX="0,40,30,50", WIDTH=300, HEIGHT=100, INFO_FORMAT="application/json")
+    near = get(srv, I=150, J=j + 2, **q).json()["features"]
+    far = get(srv, I=150, J=j + 6, **q).json()["features"]
+    assert [f["properties"]["river"] for f in near] == ["straight"] and far == []
