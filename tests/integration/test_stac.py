@@ -436,6 +436,65 @@ FILTERS = [
 ]
 
 
+def _wkt_ring(ring):
+    return "(" + ", ".join(f"{x!r} {y!r}" for x, y in ring) + ")"
+
+
+def _more_operators():
+    """The other CQL2 spatial and temporal operators, with literals made from one item so that each has matches:
+    the equalities of the temporal ones (meets, starts, finishes, equals) are exact instants of an item."""
+    out = []
+    it = ITEMS[1]
+    ring = it["geometry"]["coordinates"][0]
+    (x0, y0), (x1, _), (_, y1) = ring[0], ring[1], ring[2]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    east = [[x1, y0], [x1 + 5, y0], [x1 + 5, y1], [x1, y1], [x1, y0]]  # shares item-0001's east edge
+    half = [[cx, cy], [x1 + 1, cy], [x1 + 1, y1 + 1], [cx, y1 + 1], [cx, cy]]
+    spatial = [
+        ("s_contains", f"POINT({cx!r} {cy!r})", {"type": "Point", "coordinates": [cx, cy]}),
+        ("s_equals", f"POLYGON({_wkt_ring(ring)})", it["geometry"]),
+        ("s_touches", f"POLYGON({_wkt_ring(east)})", {"type": "Polygon", "coordinates": [east]}),
+        ("s_crosses", f"LINESTRING({x0 - 1!r} {cy!r}, {x1 + 1!r} {cy!r})",
+         {"type": "LineString", "coordinates": [[x0 - 1, cy], [x1 + 1, cy]]}),
+        ("s_overlaps", f"POLYGON({_wkt_ring(half)})", {"type": "Polygon", "coordinates": [half]}),
+    ]
+    for op, wkt, g in spatial:
+        method = op[2:]
+        out.append((f"{op.upper()}(geometry, {wkt})", {"op": op, "args": [{"property": "geometry"}, g]},
+                    lambda item, m=method, q=shape(g): getattr(shape(item["geometry"]), m)(q)))
+    iv = next(i for i in ITEMS if i["properties"].get("start_datetime"))
+    A, B = span(iv)
+    h, d = dt.timedelta(hours=1), dt.timedelta(days=1)
+    temporal = [  # operator, literal interval, the rule on the item's [s, e] and the literal's [a, b]
+        ("t_contains", (A + h, A + 2 * h), lambda s, e, a, b: s < a and e > b),
+        ("t_disjoint", (A, B), lambda s, e, a, b: e < a or s > b),
+        ("t_equals", (A, B), lambda s, e, a, b: s == a and e == b),
+        ("t_finishedby", (A + h, B), lambda s, e, a, b: s < a and e == b),
+        ("t_finishes", (A - d, B), lambda s, e, a, b: s > a and e == b),
+        ("t_meets", (B, B + d), lambda s, e, a, b: e == a),
+        ("t_metby", (A - d, A), lambda s, e, a, b: s == b),
+        ("t_overlappedby", (A - d, A + h), lambda s, e, a, b: a < s < b < e),
+        ("t_overlaps", (A + h, B + d), lambda s, e, a, b: s < a < e < b),
+        ("t_startedby", (A, B - h), lambda s, e, a, b: s == a and e > b),
+        ("t_starts", (A, B + d), lambda s, e, a, b: s == a and e < b),
+    ]
+    for op, (a, b), rule in temporal:
+        out.append((f"{op.upper()}(datetime, INTERVAL('{iso(a)}', '{iso(b)}'))",
+                    {"op": op, "args": [{"property": "datetime"}, {"interval": [iso(a), iso(b)]}]},
+                    lambda item, r=rule, a=a, b=b: r(*span(item), a, b)))
+    return out
+
+
+MORE_OPERATORS = _more_operators()
+FILTERS += MORE_OPERATORS
+
+
+def test_more_operators_have_matches():
+    """Each added operator case selects some items and leaves others, so its test can fail."""
+    for text, _, pred in MORE_OPERATORS:
+        assert 0 < len(brute(pred)) < N_ITEMS, text
+
+
 @pytest.mark.parametrize("fi", range(len(FILTERS)))
 def test_filter(stac, fi):
     text, js, pred = FILTERS[fi]
