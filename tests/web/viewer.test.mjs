@@ -22,6 +22,8 @@ const OUT = process.env.NADIR_WEB_OUT || path.join(here, 'out');
 // The base map: Natural Earth relief from Debian's python-cartopy-data, georeferenced by a VRT in config/.
 const NATURAL_EARTH = '/usr/share/cartopy/data/raster/natural_earth/50-natural-earth-1-downsampled.png';
 const NATURAL_EARTH_VRT = path.join(repo, 'config/natural_earth_relief.vrt');
+// NOAA OISST from r-cran-stars (make samples): a layer with a vertical axis, for the elevation list.
+const OISST = process.env.ND_SAMPLES_DIR ? path.join(process.env.ND_SAMPLES_DIR, 'stars/usr/lib/R/site-library/stars/nc/reduced.nc') : '';
 
 let work, server, serverLog, baseUrl, browser, page;
 const consoleErrors = [];
@@ -113,7 +115,10 @@ datasets:
   - id: dem_demo
     title: Demo elevation
     source: ${demo}/dem/dem_demo.tif
-${vrt ? `  - id: natural_earth
+${OISST && fs.existsSync(OISST) ? `  - id: oisst
+    title: NOAA OISST v2
+    source: ${OISST}
+` : ''}${vrt ? `  - id: natural_earth
     title: Natural Earth shaded relief
     source: ${vrt}
 styles:
@@ -131,6 +136,8 @@ styles:
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // The console says only "status 400": the URL goes next to it.
+  page.on('response', (r) => { if (r.status() >= 400) consoleErrors.push(`${r.status()} ${r.url()}`); });
 });
 
 after(async () => {
@@ -304,5 +311,23 @@ test('submitting subset shows progress to 100% and adds the result', async () =>
     assert.match(resp.headers.get('content-type'), /tiff/);
   }
   await shot('06-job-done');
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('a layer with a vertical axis gets the elevation list, and the map asks for that level', { skip: !(OISST && fs.existsSync(OISST)) && 'no r-cran-stars samples (make samples)' }, async () => {
+  await page.click('#tab-layers');
+  await page.check('input[data-layer="oisst/sst"]');
+  await page.waitForSelector('#elevation-box:not([hidden]) #elevation-select');
+  assert.deepEqual(await page.$$eval('#elevation-select option', (o) => o.map((x) => x.textContent.trim())), ['0 meters']);
+  const asked = page.waitForRequest((r) => r.url().includes('LAYERS=oisst%2Fsst') && /ELEVATION=0(&|$)/.test(r.url()));
+  await page.evaluate(() => window.nadirViewer.map.getView().setZoom(2));
+  await asked;
+  await renderComplete();
+  assert.ok((await mapPixels('oisst/sst')).opaque > 10000);
+  assert.match(page.url(), /elevation=0/);
+  // OISST (1981) now sets the time bar; the SST layer keeps the nearest of its own days.
+  const sstTime = await page.evaluate(() => window.nadirViewer.layers.entries.get('sst/sst').layer.getSource().getParams().TIME);
+  assert.equal(sstTime, '2025-01-01T00:00:00Z');
+  await shot('07-elevation');
   assert.deepEqual(consoleErrors, []);
 });

@@ -125,7 +125,8 @@ export class Layers {
     return [...this.entries.values()].filter((e) => e.layer).sort((a, b) => b.layer.getZIndex() - a.layer.getZIndex());
   }
 
-  // The time slider follows the top visible layer that has a time axis; the others take the nearest step.
+  // The time slider follows the top visible layer that has a time axis; the others take their own step
+  // nearest to it (a time outside a layer's extent is refused by the server).
   refreshTime() {
     const top = this.visible().find((e) => e.info.time);
     const values = top ? top.info.time.values : [];
@@ -175,10 +176,19 @@ export class Layers {
     for (const e of this.visible()) {
       const src = e.layer.getSource();
       const p = {};
-      if (e.info.time && this.state.time) p.TIME = this.state.time;
+      if (e.info.time && this.state.time) p.TIME = nearestTime(e.info.time, this.state.time);
       if (e.info.elevation && this.state.elevation) p.ELEVATION = this.state.elevation;
       const cur = src.getParams();
       if (cur.TIME !== p.TIME || cur.ELEVATION !== p.ELEVATION) src.updateParams({ TIME: p.TIME, ELEVATION: p.ELEVATION });
     }
   }
+}
+
+// The step of a time axis nearest to an instant.
+function nearestTime(axis, t) {
+  if (!axis.ms) axis.ms = axis.values.map((v) => Date.parse(v));
+  const target = Date.parse(t);
+  let best = 0;
+  for (let i = 1; i < axis.ms.length; i++) if (Math.abs(axis.ms[i] - target) < Math.abs(axis.ms[best] - target)) best = i;
+  return axis.values[best];
 }
