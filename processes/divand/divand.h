@@ -62,11 +62,13 @@ int nd_divand_run(const nd_divand_grid *g, const nd_divand_obs *obs, const nd_di
                   nd_divand_result *res, char *err, size_t errlen);
 void nd_divand_result_free(nd_divand_result *res);
 
-/* Generalised cross-validation of ε² (DIVAnd_cv's GCV): the score of each candidate (uniform ε², replacing
- * obs->eps2) with nprobe Rademacher probes from seed for the trace of the influence matrix; *best is the index of
- * the least score. Each candidate is one sparse Cholesky of the problem. Returns 0, or -1 with err. */
-int nd_divand_cv_eps2(const nd_divand_grid *g, const nd_divand_obs *obs, const double *candidates, size_t ncand,
-                      int nprobe, unsigned seed, double *scores, size_t *best, char *err, size_t errlen);
+/* Generalised cross-validation of the lengths and ε² (DIVAnd_cv's GCV): the score of each pair (a factor on every
+ * correlation length, a uniform ε² replacing obs->eps2), pair i = (lenfacs[i / neps], eps2s[i % neps]), with nprobe
+ * Rademacher probes from seed for the trace of the influence matrix; *best is the index of the least score. Each
+ * pair is one sparse Cholesky of the problem. Returns 0, or -1 with err. */
+int nd_divand_cv(const nd_divand_grid *g, const nd_divand_obs *obs, const double *lenfacs, size_t nlen,
+                 const double *eps2s, size_t neps, int nprobe, unsigned seed, double *scores, size_t *best, char *err,
+                 size_t errlen);
 
 /* The analytic kernel of the continuous problem in neff dimensions as a function of distance over the
  * correlation length (the length at which the kernel is K1(1) = 0.6019 in every dimension). */

@@ -1,4 +1,5 @@
-/* Generalised cross-validation of the noise/signal ratio ε² (the "GCV" method of DIVAnd_cv): for each candidate,
+/* Generalised cross-validation of the correlation length and the noise/signal ratio ε² (the "GCV" method of
+ * DIVAnd_cv): for each candidate pair (a factor on every length, ε²),
  * score = (‖d − Hφ‖²/m) / (1 − tr(A)/m)² with A = H iP⁻¹ Hᵀ R⁻¹ the influence matrix of the m observations; tr(A)
  * is estimated by Girard's randomised trace (Rademacher probes z: zᵀ A z), one extra solve per probe with the
  * factor of the analysis. The candidate with the least score wins. */
@@ -44,16 +45,16 @@ static double *solve_obs(const nd_dv_problem *p, cholmod_factor *L, const double
     return x;
 }
 
-/* The GCV score of one ε²; negative with err on failure. */
-static double score(const nd_divand_grid *g, const nd_divand_obs *obs, double eps2, int nprobe, unsigned long long seed,
-                    cholmod_common *c, char *err, size_t errlen) {
+/* The GCV score of one pair; negative with err on failure. */
+static double score(const nd_divand_grid *g, const nd_divand_obs *obs, double lenfac, double eps2, int nprobe,
+                    unsigned long long seed, cholmod_common *c, char *err, size_t errlen) {
     nd_divand_obs o = *obs;
     o.eps2 = NULL;
     o.eps2_all = eps2;
     nd_dv_problem p;
     double result = -1, *phi = NULL, *w = NULL, *hw = NULL, *z = NULL;
     cholmod_factor *L = NULL;
-    if (nd_dv_build(&p, g, &o, 1.0, c, err, errlen) < 0) goto done;
+    if (nd_dv_build(&p, g, &o, lenfac, c, err, errlen) < 0) goto done;
     size_t m = p.nused;
     if (m < 2) {
         snprintf(err, errlen, "cross-validation needs at least two observations in the domain");
@@ -101,9 +102,10 @@ done:
     return result;
 }
 
-int nd_divand_cv_eps2(const nd_divand_grid *g, const nd_divand_obs *obs, const double *candidates, size_t ncand,
-                      int nprobe, unsigned seed, double *scores, size_t *best, char *err, size_t errlen) {
-    if (ncand == 0 || nprobe < 1) {
+int nd_divand_cv(const nd_divand_grid *g, const nd_divand_obs *obs, const double *lenfacs, size_t nlen,
+                 const double *eps2s, size_t neps, int nprobe, unsigned seed, double *scores, size_t *best, char *err,
+                 size_t errlen) {
+    if (nlen == 0 || neps == 0 || nprobe < 1) {
         snprintf(err, errlen, "cross-validation needs candidates and probes");
         return -1;
     }
@@ -113,14 +115,15 @@ int nd_divand_cv_eps2(const nd_divand_grid *g, const nd_divand_obs *obs, const d
     c.error_handler = NULL;
     int rc = 0;
     *best = 0;
-    for (size_t i = 0; i < ncand && rc == 0; i++) {
-        if (!(candidates[i] > 0)) {
-            snprintf(err, errlen, "epsilon2 candidates must be positive");
+    for (size_t i = 0; i < nlen * neps && rc == 0; i++) {
+        double lf = lenfacs[i / neps], e2 = eps2s[i % neps];
+        if (!(lf > 0) || !(e2 > 0)) {
+            snprintf(err, errlen, "cross-validation candidates must be positive");
             rc = -1;
             break;
         }
-        /* the same probes for every candidate, so that scores differ by ε² alone */
-        scores[i] = score(g, obs, candidates[i], nprobe, 0x9E3779B97F4A7C15ull ^ seed, &c, err, errlen);
+        /* the same probes for every candidate, so that scores differ by the parameters alone */
+        scores[i] = score(g, obs, lf, e2, nprobe, 0x9E3779B97F4A7C15ull ^ seed, &c, err, errlen);
         if (scores[i] < 0) rc = -1;
         else if (scores[i] < scores[*best]) *best = i;
     }

@@ -79,9 +79,10 @@ static const nd_io inputs[] = {
     {.id = "velocity_scale", .title = "Advection strength", .description = "Multiplies the velocity: 1 m/s times the "
      "scale penalises gradients along the flow, in correlation lengths, as much as the smoothness does any gradient.",
      .type = ND_IO_NUMBER, .def = "1", .has_min = true, .min = 0, .uom = "s/m", .max_occurs = 1},
-    {.id = "cross_validation", .title = "Cross-validate epsilon2", .description = "true: epsilon2 is chosen by "
-     "generalised cross-validation among 0.1, 0.3, 1, 3 and 10 times the given value (one sparse Cholesky each; "
-     "grids of at most 200,000 sea points); the report gives every score.",
+    {.id = "cross_validation", .title = "Cross-validate lengths and epsilon2", .description = "true: the correlation "
+     "lengths (0.5, 1 or 2 times the given ones) and epsilon2 (0.1, 0.3, 1, 3 or 10 times the given value) are chosen "
+     "by generalised cross-validation (one sparse Cholesky per pair; grids of at most 100,000 points); the report "
+     "gives every score.",
      .type = ND_IO_BOOLEAN, .def = "false", .max_occurs = 1},
 };
 
@@ -311,8 +312,8 @@ static int put_text(int nc, int v, const char *name, const char *text) {
     return nc_put_att_text(nc, v, name, strlen(text), text);
 }
 
-static int write_nc(const char *path, const plan *p, const json_t *in, double eps2, const nd_dv_table *t,
-                    const nd_divand_result *r, const double *bg_field, double thr, nd_error *err) {
+static int write_nc(const char *path, const plan *p, const json_t *in, double lenfac, double eps2,
+                    const nd_dv_table *t, const nd_divand_result *r, const double *bg_field, double thr, nd_error *err) {
     int nc = -1, dims[4], vlon, vlat, vz, vt, vf, ve, vm;
     size_t ntot = p->nx * p->ny * p->nz * p->nt;
     float *buf = malloc(ntot * sizeof *buf);
@@ -377,8 +378,9 @@ static int write_nc(const char *path, const plan *p, const json_t *in, double ep
                                                                                    : "observations given inline"));
     NCT(put_text(nc, NC_GLOBAL, "method", "DIVAnd variational analysis (Barth et al. 2014), nadir implementation"));
     NCT(put_text(nc, NC_GLOBAL, "parameter", pname));
-    snprintf(ln, sizeof ln, "%g km (horizontal), %g m (vertical), %g months (time)", num_in(in, "length_horizontal"),
-             num_in(in, "length_vertical"), num_in(in, "length_time"));
+    snprintf(ln, sizeof ln, "%g km (horizontal), %g m (vertical), %g months (time)",
+             lenfac * num_in(in, "length_horizontal"), lenfac * num_in(in, "length_vertical"),
+             lenfac * num_in(in, "length_time"));
     NCT(put_text(nc, NC_GLOBAL, "correlation_length", ln));
     double e2 = eps2;
     NCT(nc_put_att_double(nc, NC_GLOBAL, "epsilon2", NC_DOUBLE, 1, &e2));
@@ -447,27 +449,32 @@ static int write_quicklook(const char *path, const plan *p, const nd_divand_resu
     return rc < 0 ? -1 : 0;
 }
 
-/* Generalised cross-validation of ε² around the given value; ob->eps2_all becomes the choice and *cv the scores. */
-#define CV_MAX_POINTS 200000
-static int cross_validate(nd_kernel_env *env, const nd_divand_grid *g, nd_divand_obs *ob, json_t **cv, nd_error *err) {
+/* Generalised cross-validation of the lengths and ε² around the given values; g's lengths and ob->eps2_all become
+ * the choice and *cv the scores. */
+#define CV_MAX_POINTS 100000
+static int cross_validate(nd_kernel_env *env, nd_divand_grid *g, nd_divand_obs *ob, json_t **cv, nd_error *err) {
     size_t npts = 1;
     for (int k = 0; k < g->ndim; k++) npts *= g->n[k];
     if (npts > CV_MAX_POINTS)
         return nd_fail(err, ND_E_INVALID_PARAM, "cross_validation", "cross-validation is limited to %d grid points "
                        "(this grid has %zu): use a coarser resolution or fewer levels", CV_MAX_POINTS, npts);
-    if (env->progress) env->progress(env, 2, "cross-validating epsilon2");
-    const double factors[] = {0.1, 0.3, 1, 3, 10};
-    double cand[5], scores[5];
-    for (int i = 0; i < 5; i++) cand[i] = ob->eps2_all * factors[i];
+    if (env->progress) env->progress(env, 2, "cross-validating the lengths and epsilon2");
+    const double lens[] = {0.5, 1, 2}, factors[] = {0.1, 0.3, 1, 3, 10};
+    enum { NL = 3, NE = 5 };
+    double eps2[NE], scores[NL * NE];
+    for (int i = 0; i < NE; i++) eps2[i] = ob->eps2_all * factors[i];
     size_t best;
     char kerr[300];
-    if (nd_divand_cv_eps2(g, ob, cand, 5, 8, 1, scores, &best, kerr, sizeof kerr) < 0)
+    if (nd_divand_cv(g, ob, lens, NL, eps2, NE, 8, 1, scores, &best, kerr, sizeof kerr) < 0)
         return nd_fail(err, ND_E_INVALID_PARAM, "cross_validation", "%s", kerr);
     json_t *list = json_array();
-    for (int i = 0; i < 5; i++)
-        json_array_append_new(list, json_pack("{s:f, s:f}", "epsilon2", cand[i], "gcv", scores[i]));
-    *cv = json_pack("{s:s, s:o, s:f}", "method", "GCV", "candidates", list, "chosen", cand[best]);
-    ob->eps2_all = cand[best];
+    for (int i = 0; i < NL * NE; i++)
+        json_array_append_new(list, json_pack("{s:f, s:f, s:f}", "length_factor", lens[i / NE], "epsilon2",
+                                              eps2[i % NE], "gcv", scores[i]));
+    *cv = json_pack("{s:s, s:o, s:f, s:f}", "method", "GCV", "candidates", list, "length_factor", lens[best / NE],
+                    "epsilon2", eps2[best % NE]);
+    for (int k = 0; k < g->ndim; k++) g->len[k] *= lens[best / NE];
+    ob->eps2_all = eps2[best % NE];
     return 0;
 }
 
@@ -575,7 +582,7 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/divand.nc", env->dir);
-    if (write_nc(path, &p, in, ob.eps2_all, &t, &r, bgf, num_in(in, "error_threshold"), err) < 0) goto done;
+    if (write_nc(path, &p, in, g.len[0] / num_in(in, "length_horizontal"), ob.eps2_all, &t, &r, bgf, num_in(in, "error_threshold"), err) < 0) goto done;
     snprintf(path, sizeof path, "%s/quicklook.png", env->dir);
     if (write_quicklook(path, &p, &r, bgf, err) < 0) goto done;
     clock_gettime(CLOCK_MONOTONIC, &t1);

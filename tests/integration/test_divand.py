@@ -284,13 +284,16 @@ def test_divand_cross_validation_chooses_epsilon2(srv, tmp_path):
     assert st["status"] == "successful", st
     rep = requests.get(f"{srv.url}/jobs/{job}/results").json()["report"]["value"]
     cv = rep["cross_validation"]
-    scores = {c["epsilon2"]: c["gcv"] for c in cv["candidates"]}
-    assert sorted(scores) == pytest.approx([0.005, 0.015, 0.05, 0.15, 0.5])
-    assert cv["chosen"] == min(scores, key=scores.get) == rep["epsilon2"]
+    scores = {(c["length_factor"], c["epsilon2"]): c["gcv"] for c in cv["candidates"]}
+    assert sorted({e for _, e in scores}) == pytest.approx([0.005, 0.015, 0.05, 0.15, 0.5])
+    assert sorted({f for f, _ in scores}) == [0.5, 1, 2] and len(scores) == 15
+    assert (cv["length_factor"], cv["epsilon2"]) == min(scores, key=scores.get)
+    assert cv["epsilon2"] == rep["epsilon2"]
     path = tmp_path / "a.nc"
     path.write_bytes(requests.get(f"{srv.url}/jobs/{job}/results/analysis").content)
     with netCDF4.Dataset(path) as nc:
-        assert nc.getncattr("epsilon2") == pytest.approx(cv["chosen"])
+        assert nc.getncattr("epsilon2") == pytest.approx(cv["epsilon2"])
+        assert nc.getncattr("correlation_length").startswith(f"{600 * cv['length_factor']:g} km")
     # a grid too large to cross-validate: a clear message, not an hour of factorisations
     job, st, _ = run_async(srv, dict(inputs, resolution=0.1, climatology="monthly"))
     assert st["status"] == "failed" and "cross-validation is limited" in st["message"], st

@@ -1,6 +1,6 @@
 /* DIVAnd cross-validation against a known noise level: observations of a smooth field with noise whose variance
- * relative to the field's is known; GCV must choose an ε² near that ratio, and the analysis with the chosen ε²
- * must beat the extreme candidates at the points nobody observed. */
+ * relative to the field's is known; GCV over lengths and ε² must choose an ε² near that ratio, and an analysis
+ * within 15% of the best RMSE any candidate gives against the truth everywhere. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -21,7 +21,7 @@ static double gauss(unsigned long long *s) {
     return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
 
-ND_TEST(divand_gcv_finds_the_noise_level) {
+ND_TEST(divand_gcv_finds_the_noise_level_and_length) {
     nd_divand_grid g = {.ndim = 2, .n = {N, N}, .dx = {1.0 / (N - 1), 1.0 / (N - 1)}, .len = {0.15, 0.15}};
     static double xs[NOBS], ys[NOBS], v[NOBS];
     unsigned long long s = 42;
@@ -39,20 +39,21 @@ ND_TEST(divand_gcv_finds_the_noise_level) {
         v[i] = truth(xs[i] / (N - 1), ys[i] / (N - 1)) - mean + sigma * gauss(&s);
     }
     nd_divand_obs o = {.n = NOBS, .x = {xs, ys}, .value = v, .eps2_all = 1};
-    const double cand[] = {0.01, 0.03, 0.1, 0.3, 1, 3, 10};
-    double scores[7];
+    const double lens[] = {0.5, 1, 2}, eps2s[] = {0.01, 0.03, 0.1, 0.3, 1, 3, 10};
+    enum { NL = 3, NE = 7 };
+    double scores[NL * NE], rmse[NL * NE];
     size_t best;
     char err[256];
-    if (nd_divand_cv_eps2(&g, &o, cand, 7, 10, 1, scores, &best, err, sizeof err) < 0) ND_FAIL_AT("cv: %s", err);
-    for (int i = 0; i < 7; i++) fprintf(stderr, "eps2 %-5g GCV %.5f%s\n", cand[i], scores[i], i == (int)best ? " <" : "");
-    CHECK(cand[best] >= eps2_true / 3.5 && cand[best] <= eps2_true * 3.5);
-    /* the analysis error against the truth everywhere: the chosen ε² beats both extremes */
-    double rmse[7];
-    for (int k = 0; k < 7; k++) {
-        o.eps2_all = cand[k];
+    if (nd_divand_cv(&g, &o, lens, NL, eps2s, NE, 10, 1, scores, &best, err, sizeof err) < 0) ND_FAIL_AT("cv: %s", err);
+    /* the analysis error against the truth everywhere, for every pair */
+    size_t oracle = 0;
+    for (size_t k = 0; k < NL * NE; k++) {
+        nd_divand_grid gk = g;
+        gk.len[0] = gk.len[1] = g.len[0] * lens[k / NE];
+        o.eps2_all = eps2s[k % NE];
         nd_divand_opts opts = {.error = ND_DIVAND_ERR_NONE};
         nd_divand_result res;
-        if (nd_divand_run(&g, &o, &opts, &res, err, sizeof err) < 0) ND_FAIL_AT("divand: %s", err);
+        if (nd_divand_run(&gk, &o, &opts, &res, err, sizeof err) < 0) ND_FAIL_AT("divand: %s", err);
         double se = 0;
         for (int i = 0; i < N * N; i++) {
             double d = res.field[i] - (truth((double)(i % N) / (N - 1), (double)(i / N) / (N - 1)) - mean);
@@ -60,9 +61,14 @@ ND_TEST(divand_gcv_finds_the_noise_level) {
         }
         rmse[k] = sqrt(se / (N * N));
         nd_divand_result_free(&res);
+        if (rmse[k] < rmse[oracle]) oracle = k;
+        fprintf(stderr, "L x%-4g eps2 %-5g GCV %.5f rmse %.4f%s\n", lens[k / NE], eps2s[k % NE], scores[k], rmse[k],
+                k == best ? " <" : "");
     }
-    fprintf(stderr, "rmse: chosen %.4f, eps2 0.01 %.4f, eps2 10 %.4f\n", rmse[best], rmse[0], rmse[6]);
-    CHECK(rmse[best] < rmse[0] && rmse[best] < rmse[6]);
+    /* ε² near the noise level, and an analysis almost as good as the best any pair gives (which GCV cannot see) */
+    CHECK(eps2s[best % NE] >= eps2_true / 3.5 && eps2s[best % NE] <= eps2_true * 3.5);
+    CHECK(rmse[best] <= 1.15 * rmse[oracle]);
+    CHECK(rmse[best] < rmse[NE] && rmse[best] < rmse[2 * NE - 1]); /* beats ε² = 0.01 and 10 at the given length */
 }
 
 ND_TEST(divand_gcv_refusals) {
@@ -72,7 +78,8 @@ ND_TEST(divand_gcv_refusals) {
     size_t best;
     char err[256] = "";
     const double one = 1, bad = 0;
-    CHECK(nd_divand_cv_eps2(&g, &o, &one, 1, 4, 1, scores, &best, err, sizeof err) < 0); /* one observation */
+    CHECK(nd_divand_cv(&g, &o, &one, 1, &one, 1, 4, 1, scores, &best, err, sizeof err) < 0); /* one observation */
     CHECK(strstr(err, "two observations") != NULL);
-    CHECK(nd_divand_cv_eps2(&g, &o, &bad, 1, 4, 1, scores, &best, err, sizeof err) < 0);
+    CHECK(nd_divand_cv(&g, &o, &one, 1, &bad, 1, 4, 1, scores, &best, err, sizeof err) < 0);
+    CHECK(nd_divand_cv(&g, &o, &bad, 1, &one, 1, 4, 1, scores, &best, err, sizeof err) < 0);
 }
