@@ -56,6 +56,12 @@ static int load(const char *path, nd_config **cfg, nd_registry **reg) {
         nd_config_free(*cfg);
         return 1;
     }
+    if (nd_styles_check_layers(*cfg, *reg, err, sizeof err) < 0) { /* a style for a layer that is not there */
+        fprintf(stderr, "nadir: %s\n", err);
+        nd_registry_free(*reg);
+        nd_config_free(*cfg);
+        return 1;
+    }
     return 0;
 }
 

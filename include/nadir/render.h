@@ -102,6 +102,10 @@ int nd_legend_vector_png(const nd_vector_style *vs, int geom_kind, int width, in
 /* The configured styles against the renderers (known palette, 3 composite bands, per-band ranges); on error writes
  * "style 'NAME': why" into err. Run at start-up so a typo fails there, not as a silent fallback. */
 int nd_styles_check(const nd_config *cfg, char *err, size_t errlen);
+struct nd_registry;
+/* The styles' layers and composite bands against the opened datasets (a layer of a dataset that is not configured
+ * is let through: a job may publish it later). */
+int nd_styles_check_layers(const nd_config *cfg, const struct nd_registry *reg, char *err, size_t errlen);
 
 /* A colour-bar legend (PNG) with ticks and the title/units, or the class list of a categorical palette. */
 int nd_legend_png(const nd_colormap *cm, int width, int height, const char *title, const char *units, nd_buf *out,

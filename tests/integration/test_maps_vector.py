@@ -319,3 +319,27 @@ def test_lines_stroked_and_picked(srv):
     near = get(srv, I=150, J=j + 2, **q).json()["features"]
     far = get(srv, I=150, J=j + 6, **q).json()["features"]
     assert [f["properties"]["river"] for f in near] == ["straight"] and far == []
+
+
+@pytest.mark.parametrize("layers, extra, message", [
+    ("[sst/nope]", "", "dataset 'sst' has no layer 'nope'"),
+    ("[dem_demo/rgb]", "", "dataset 'dem_demo' has no layer 'rgb'"),  # one band: no composite
+    ("[s2_demo/rgb]", "rgb: [B04, B03, B99]", "rgb names 'B99'"),
+    ("[s2_demo/rgb]", "rgb: [4, 3, 9]", "rgb names '9'"),
+])
+def test_styles_name_layers_and_bands_that_exist(tmp_path, demo_dir, layers, extra, message):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(server_config(demo_dir) + f"""styles:
+  - name: broken
+    layers: {layers}
+    {extra}
+""")
+    r = subprocess.run([NADIR, "check-config", str(cfg)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    # a dataset that is not configured may be a job's output, published later: let through
+    cfg.write_text(server_config(demo_dir) + """styles:
+  - name: later
+    layers: [results-123/parcels]
+""")
+    r = subprocess.run([NADIR, "check-config", str(cfg)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
