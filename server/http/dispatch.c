@@ -46,9 +46,13 @@ void nd_http_dispatch(const nd_app *app, nd_req *rq, nd_resp *rs) {
                      rq->path);
     else if (!rt)
         rc = nd_fail(&rq->err, ND_E_NOT_FOUND, "path", "No resource at this path");
-    else if ((rc = nd_auth_identify(rq)) == 0 && (rc = nd_limits_enter(rq, &retry_after)) == 0) {
-        entered = true;
-        rc = rt->handler(rq, rs);
+    else {
+        /* Refused credentials spend a token too (of the address's bucket), so keys cannot be guessed at speed. */
+        int bad_credentials = nd_auth_identify(rq);
+        if ((rc = nd_limits_enter(rq, &retry_after)) == 0) {
+            entered = true;
+            rc = bad_credentials ? bad_credentials : rt->handler(rq, rs);
+        }
     }
     if (entered) nd_limits_leave(rq);
     if (app->auth) {

@@ -362,3 +362,17 @@ ND_TEST(config_refuses_bad_auth) {
     CHECK(!c->auth.enabled);
     nd_config_free(c);
 }
+
+ND_TEST(refused_credentials_spend_tokens) {
+    fixture f;
+    setup(&f, "limits:\n  requests_per_minute: 6\n  burst: 2\n");
+    nd_router_add(f.app->router, &(nd_route){"GET", "/doc", h_cached, "core", NULL, NULL});
+    int want[] = {401, 401, 429};
+    for (int i = 0; i < 3; i++) {
+        nd_resp rs = run(f.app, "Bearer guessed-key-0123456789", "/doc");
+        CHECK_INT(rs.status, want[i]);
+        if (want[i] == 429) CHECK_STR(nd_kvlist_get(&rs.headers, "Retry-After"), "10");
+        nd_resp_free(&rs);
+    }
+    teardown(&f);
+}
