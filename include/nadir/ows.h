@@ -35,6 +35,10 @@ int nd_ows_dispatch(const nd_ows_service *svc, nd_req *rq, nd_resp *rs);
 /* Picks the version for GetCapabilities from VERSION / AcceptVersions (OWS Common rules). */
 const char *nd_ows_negotiate(const nd_ows_service *svc, const char *requested, const char *accept_versions);
 
+/* Parses an XML request body (WPS, WCS POST) without network, entities or DTDs; a DOCTYPE in any encoding is
+ * refused (BAD_REQUEST) as soon as the parser meets it. NULL with err filled when refused or not well-formed. */
+struct _xmlDoc *nd_ows_xml_read(const char *body, size_t len, nd_error *err);
+
 /* Renders rq->err as the given exception report (XML, HTTP status from errors.def). */
 void nd_ows_render_exception(nd_req *rq, nd_resp *rs, nd_ows_exc_style style);
 

@@ -7,6 +7,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "nadir/ows.h"
 #include "nadir/wcs.h"
 
 #define MAX_XML_BYTES (1 << 20)
@@ -125,11 +126,8 @@ int nd_wcs_xml_to_kvp(nd_req *rq, nd_error *err) {
     if (!rq->body || !rq->body_len) return nd_fail(err, ND_E_MISSING_PARAM, "request", "The POST body is empty");
     if (rq->body_len > MAX_XML_BYTES) return nd_fail(err, ND_E_TOO_LARGE, "body", "The XML request is too large");
     /* No DTD at all: entity tricks (billion laughs, external entities) need one. */
-    if (memmem(rq->body, rq->body_len, "<!DOCTYPE", 9) || memmem(rq->body, rq->body_len, "<!ENTITY", 8))
-        return nd_fail(err, ND_E_BAD_REQUEST, "body", "DOCTYPE declarations are not accepted");
-    xmlDocPtr doc = xmlReadMemory(rq->body, (int)rq->body_len, "request.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
-    if (!doc) return nd_fail(err, ND_E_BAD_REQUEST, "body", "The body is not well-formed XML");
+    xmlDocPtr doc = nd_ows_xml_read(rq->body, rq->body_len, err);
+    if (!doc) return -(int)err->code;
     int rc = 0;
     xmlNode *root = xmlDocGetRootElement(doc);
     if (!root || doc->intSubset || !depth_ok(root, 0)) {

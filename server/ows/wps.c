@@ -435,18 +435,8 @@ static int wps_get(nd_req *rq, nd_resp *rs) { return nd_ows_dispatch(&wps, rq, r
 /* An XML POST: parsed once without DTDs, entities or network, then the same KVP dispatch with
  * SERVICE/REQUEST/VERSION (and the ids of GetStatus/GetResult/Dismiss/DescribeProcess) from the document. */
 static int wps_post(nd_req *rq, nd_resp *rs) {
-    if (!rq->body_len) return nd_fail(&rq->err, ND_E_BAD_REQUEST, "body", "an XML request document is required");
-    if (memmem(rq->body, rq->body_len, "<!DOCTYPE", 9) || memmem(rq->body, rq->body_len, "<!doctype", 9) ||
-        memmem(rq->body, rq->body_len, "<!ENTITY", 8))
-        return nd_fail(&rq->err, ND_E_BAD_REQUEST, "body", "DOCTYPE declarations are not accepted");
-    if (rq->body_len > (size_t)INT32_MAX) return nd_fail(&rq->err, ND_E_TOO_LARGE, "body", "the document is too large");
-    xmlDocPtr doc = xmlReadMemory(rq->body, (int)rq->body_len, "request.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc) return nd_fail(&rq->err, ND_E_BAD_REQUEST, "body", "the request is not well-formed XML");
-    if (doc->intSubset || doc->extSubset) {
-        xmlFreeDoc(doc);
-        return nd_fail(&rq->err, ND_E_BAD_REQUEST, "body", "DOCTYPE declarations are not accepted");
-    }
+    xmlDocPtr doc = nd_ows_xml_read(rq->body, rq->body_len, &rq->err);
+    if (!doc) return -(int)rq->err.code;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     const char *name = root ? (const char *)root->name : "";
     nd_kvlist_add(rq->arena, &rq->query_params, "REQUEST", name);
