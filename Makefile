@@ -6,6 +6,8 @@ DATA_DIR ?= var/demo
 SAMPLES_DIR ?= var/samples
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
 PY := /usr/bin/python3
 JOBS ?= $(shell nproc)
 
@@ -25,7 +27,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_o
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build build-asan samples demo demo-data test test-unit test-integration test-asan bench fuzz viewer test-web clean
+.PHONY: all deps build build-asan samples demo demo-data test test-unit test-integration test-asan test-fuzz test-security bench fuzz build-fuzz viewer test-web clean
 
 all: build
 
@@ -61,6 +63,15 @@ web/node_modules/.package-lock.json: web/package-lock.json
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
 
+# libFuzzer targets (tests/fuzz): clang, with every library instrumented; clang's warnings differ from gcc's,
+# so -Werror is left to the gcc builds.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DND_FUZZ=ON -DND_WERROR=OFF -DND_CUDA=OFF \
+	  -DCMAKE_C_FLAGS=-Wno-unknown-warning-option
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) -j $(JOBS) fuzzers
+
 # Real sample data shipped in Debian packages (no R needed): Landsat 7 and NOAA OISST from r-cran-stars.
 samples: $(SAMPLES_DIR)/.done $(SAMPLES_DIR)/.geopandas
 $(SAMPLES_DIR)/.done:
@@ -85,9 +96,10 @@ demo: demo-data
 	@echo "serving http://localhost:$(PORT)/ (Ctrl-C stops)"
 	PORT=$(PORT) DATA_DIR=$(abspath $(DATA_DIR)) $(BUILD)/nadir serve -c $(DATA_DIR)/nadir.yaml --port $(PORT)
 
-test: build build-asan samples
-	$(MAKE) --no-print-directory test-unit test-integration test-web test-crash BIN_DIR=$(BUILD)
+test: build build-asan build-fuzz samples
+	$(MAKE) --no-print-directory test-unit test-integration test-security test-web test-crash BIN_DIR=$(BUILD)
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-fuzz
 
 test-unit:
 	cd $(BIN_DIR) && ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) ctest --output-on-failure -j $(JOBS)
@@ -96,6 +108,11 @@ test-integration:
 	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
 	  GDAL_DEFAULT_WMS_CACHE_PATH=$(abspath $(BIN_DIR))/gdalwmscache \
 	  $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+# The bad inputs of peers' advisories against a real server (tests/security).
+test-security:
+	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/security
 
 # The viewer in Debian's Chromium (Playwright) against a real server; screenshots in $(BIN_DIR)/test-web.
 test-web: viewer
@@ -119,7 +136,15 @@ soak: build
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
-	$(SAN_ENV) $(MAKE) --no-print-directory test-unit test-integration BIN_DIR=$(ASAN_BUILD)
+	$(SAN_ENV) $(MAKE) --no-print-directory test-unit test-integration test-security BIN_DIR=$(ASAN_BUILD)
+
+# Each fuzz target for 60 s, two at a time, from the committed seeds (past crashes replayed first).
+test-fuzz:
+	tests/fuzz/run.sh $(FUZZ_BUILD) 60 2
+
+# Each fuzz target for FUZZ_SECONDS (default 300), two at a time.
+fuzz: build-fuzz
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) 2
 
 bench: build samples
 	tests/bench/run.sh $(BUILD)/nadir $(CASES)
