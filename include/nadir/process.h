@@ -79,6 +79,9 @@ typedef struct nd_process_limits {
     long long max_output_bytes;        /* largest output a process may plan to write (0: none) */
 } nd_process_limits;
 
+/* True when url is an http(s) URL, without user-info or escapes in its authority, whose host lim allows. Job
+ * inputs by reference and subscriber callbacks both go through it. */
+bool nd_process_url_allowed(const nd_process_limits *lim, const char *url);
 /* Checks inputs ({id: value | [values]}, as OGC API - Processes sends them) against p before any work:
  * unknown or missing ids (MISSING_PARAM), wrong types or values out of range (INVALID_PARAM),
  * oversized inline values (TOO_LARGE), unknown datasets (NOT_FOUND / FORBIDDEN), hosts not allowed

@@ -373,18 +373,15 @@ static int check_subscriber(nd_req *rq, const json_t *sub) {
     if (!sub) return 0;
     if (!json_is_object(sub)) return nd_fail(&rq->err, ND_E_INVALID_PARAM, "subscriber", "subscriber must be an object");
     static const char *const keys[] = {"successUri", "failedUri", "inProgressUri"};
-    const nd_config *c = rq->app->config;
+    nd_process_limits lim = nd_processing_limits(rq);
     for (int k = 0; k < 3; k++) {
         const json_t *u = json_object_get(sub, keys[k]);
         if (!u) continue;
         const char *s = json_string_value(u);
-        const char *p = s && !strncasecmp(s, "http://", 7) ? s + 7 : s && !strncasecmp(s, "https://", 8) ? s + 8 : NULL;
-        if (!p) return nd_fail(&rq->err, ND_E_INVALID_PARAM, keys[k], "%s must be an http(s) URL", keys[k]);
-        size_t hl = strcspn(p, ":/?#");
-        bool ok = false;
-        for (size_t i = 0; i < c->jobs.nallowed_hosts && !ok; i++)
-            ok = strlen(c->jobs.allowed_hosts[i]) == hl && !strncasecmp(c->jobs.allowed_hosts[i], p, hl);
-        if (!ok) return nd_fail(&rq->err, ND_E_FORBIDDEN, keys[k], "callbacks to this host are not allowed");
+        if (!s || (strncasecmp(s, "http://", 7) && strncasecmp(s, "https://", 8)))
+            return nd_fail(&rq->err, ND_E_INVALID_PARAM, keys[k], "%s must be an http(s) URL", keys[k]);
+        if (!nd_process_url_allowed(&lim, s))
+            return nd_fail(&rq->err, ND_E_FORBIDDEN, keys[k], "callbacks to this host are not allowed");
     }
     return 0;
 }
