@@ -364,3 +364,6 @@ def test_plume_maps_are_published(atm):
     job, st, _ = run_async(atm, "plume-detection", PLUME_IN, timeout=120)
     assert st["status"] == "successful", st
     assert_published(atm.url, job, "maps", variable="flag")
+    # the sources (GeoJSON) are a WMS vector layer
+    caps = requests.get(f"{atm.url}/wms", params={"SERVICE": "WMS", "REQUEST": "GetCapabilities"}).text
+    assert f"<Name>{job}-sources/" in caps

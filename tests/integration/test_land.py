@@ -595,3 +595,31 @@ def test_soil_moisture_map_is_published(srv, sm_job):
 
 def test_land_use_map_is_published(lsrv, lu_job):
     assert_published(lsrv.url, lu_job, "classes")
+
+
+def test_soil_moisture_parcels_are_a_vector_layer(srv, sm_job):
+    """The GeoJSON output is published as a WMS vector layer with its attributes, and catalogued without the grid
+    access points (WCS, OPeNDAP) a vector has not."""
+    ds_id = f"{sm_job[0]}-parcels"
+    caps = requests.get(f"{srv.url}/wms", params={"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"}).text
+    start = caps.index(f"<Name>{ds_id}/") + len("<Name>")
+    layer = caps[start:caps.index("</Name>", start)]
+    w, s, e, n = requests.get(f"{srv.url}/collections/{ds_id}").json()["extent"]["spatial"]["bbox"][0]
+    common = {"SERVICE": "WMS", "VERSION": "1.3.0", "LAYERS": layer, "STYLES": "", "CRS": "CRS:84",
+              "BBOX": f"{w},{s},{e},{n}", "WIDTH": 128, "HEIGHT": 128}
+    r = requests.get(f"{srv.url}/wms", params={**common, "REQUEST": "GetMap", "FORMAT": "image/png",
+                                               "TRANSPARENT": "TRUE"})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png", r.text[:300]
+    parcels = requests.get(f"{srv.url}/jobs/{sm_job[0]}/results/parcels").json()["features"]
+    inverted = next(f for f in parcels if f["properties"].get("moisture") is not None)
+    ring = inverted["geometry"]["coordinates"][0] if inverted["geometry"]["type"] == "Polygon" else \
+        inverted["geometry"]["coordinates"][0][0]
+    lon, lat = sum(p[0] for p in ring[:-1]) / (len(ring) - 1), sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
+    i, j = int((lon - w) / (e - w) * 128), int((n - lat) / (n - s) * 128)
+    r = requests.get(f"{srv.url}/wms", params={**common, "REQUEST": "GetFeatureInfo", "QUERY_LAYERS": layer,
+                                               "INFO_FORMAT": "application/json", "I": i, "J": j})
+    assert r.status_code == 200, r.text[:300]
+    props = [f["properties"] for f in r.json()["features"]]
+    assert any(p.get("id") == inverted["properties"]["id"] for p in props), (props, inverted["properties"])
+    [item] = requests.get(f"{srv.url}/stac/search", params={"ids": ds_id}).json()["features"]
+    assert "data" in item["assets"] and not {"wcs", "opendap"} & set(item["assets"]), item["assets"]
