@@ -132,7 +132,18 @@ static int cmd_check_config(int argc, char **argv) {
     nd_config *cfg;
     nd_registry *reg;
     if (load(argv[1], &cfg, &reg)) return 1;
-    printf("%s: ok, %zu datasets\n", argv[1], reg->n);
+    /* The auth section's keys and JWKS are checked as `serve` checks them. */
+    nd_app *app = nd_app_new(cfg, reg);
+    char err[512];
+    int bad = nd_auth_open(app, err, sizeof err);
+    nd_app_free(app);
+    if (bad < 0) {
+        fprintf(stderr, "nadir: %s\n", err);
+        nd_registry_free(reg);
+        nd_config_free(cfg);
+        return 1;
+    }
+    printf("%s: ok, %zu datasets%s\n", argv[1], reg->n, cfg->auth.enabled ? ", auth on" : "");
     for (size_t i = 0; i < reg->n; i++) {
         const nd_dataset *ds = reg->items[i];
         printf("  %-16s %zu file(s), %zu variable(s), %zux%zu, EPSG:%d, lon %.4f..%.4f lat %.4f..%.4f%s%s\n", ds->id,
