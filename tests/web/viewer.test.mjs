@@ -331,3 +331,21 @@ test('a layer with a vertical axis gets the elevation list, and the map asks for
   await shot('07-elevation');
   assert.deepEqual(consoleErrors, []);
 });
+
+test('a shared URL restores the layers, opacity, time and view', async () => {
+  const shared = `${baseUrl}/viewer/#layers=sst/sst&opacity=sst/sst:0.5&time=2025-01-10T00:00:00Z&view=10.0000,55.0000,5.00`;
+  await page.goto('about:blank');
+  await page.goto(shared);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.ok(await page.isChecked('input[data-layer="sst/sst"]'));
+  assert.equal(await page.$eval('#time-value', (o) => o.value), '2025-01-10');
+  const st = await page.evaluate(() => {
+    const { map, layers } = window.nadirViewer;
+    const l = layers.entries.get('sst/sst').layer;
+    return { zoom: map.getView().getZoom(), opacity: l.getOpacity(), time: l.getSource().getParams().TIME };
+  });
+  assert.deepEqual(st, { zoom: 5, opacity: 0.5, time: '2025-01-10T00:00:00Z' });
+  await renderComplete();
+  await shot('08-shared-url');
+  assert.deepEqual(consoleErrors, []);
+});
