@@ -255,6 +255,15 @@ test('a click shows the value with its units and a time series', async () => {
 
 test('a STAC search lists items and draws their footprints', async () => {
   await page.click('#tab-search');
+  // A box drawn with two clicks fills the four numbers (west < east, south < north).
+  await page.click('#search-draw');
+  const box = await page.locator('#map').boundingBox();
+  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.7);
+  await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.3);
+  await page.waitForFunction(() => document.querySelector('input[name=north]').value !== '');
+  const drawn = await page.$$eval('#search-form .bbox input', (l) => l.map((i) => Number(i.value)));
+  assert.ok(drawn[0] < drawn[2] && drawn[1] < drawn[3], `drawn box ${drawn}`);
+  await page.waitForTimeout(600); // the click that ends the box is not a value query
   await page.fill('input[name=west]', '-20');
   await page.fill('input[name=south]', '40');
   await page.fill('input[name=east]', '30');

@@ -84,7 +84,8 @@ export class Layers {
       let group = container.querySelector('details.results ul');
       if (!group) {
         group = el('ul', { class: 'layers' });
-        container.prepend(el('details', { open: true, class: 'dataset results' }, el('summary', {}, 'Job results'), group));
+        const results = el('details', { open: true, class: 'dataset results' }, el('summary', {}, 'Job results'), group);
+        container.querySelector('label.base').after(results);
       }
       group.append(this.row(info));
     }

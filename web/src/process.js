@@ -1,7 +1,10 @@
 // OGC API - Processes: a form generated from a process description, asynchronous submission, the job
 // list with progress bars, and results opened as map layers (or offered for download).
 import Draw, { createBox } from 'ol/interaction/Draw.js';
+import VectorLayer from 'ol/layer/Vector.js';
 import { transformExtent } from 'ol/proj.js';
+import VectorSource from 'ol/source/Vector.js';
+import { Stroke, Style } from 'ol/style.js';
 import { getJSON, postJSON, wmsLayers } from './api.js';
 import { el, status } from './dom.js';
 
@@ -76,7 +79,13 @@ export class Processes {
 
   drawBox(name) {
     if (this.drawing) this.map.removeInteraction(this.drawing);
-    this.drawing = new Draw({ type: 'Circle', geometryFunction: createBox() });
+    if (!this.boxSource) {
+      this.boxSource = new VectorSource();
+      this.map.addLayer(new VectorLayer({ source: this.boxSource, zIndex: 902, className: 'ol-layer nd-process-box',
+        style: new Style({ stroke: new Stroke({ color: '#2b8a3e', width: 2, lineDash: [4, 4] }) }) }));
+    }
+    this.boxSource.clear();
+    this.drawing = new Draw({ source: this.boxSource, type: 'Circle', geometryFunction: createBox() });
     this.drawing.on('drawend', (ev) => {
       const b = transformExtent(ev.feature.getGeometry().getExtent(), 'EPSG:3857', 'EPSG:4326');
       ['west', 'south', 'east', 'north'].forEach((n, i) => { this.form.elements[`${name}.${n}`].value = +b[i].toFixed(4); });
