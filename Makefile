@@ -118,7 +118,7 @@ test-security:
 test-web: viewer
 	NADIR_BIN=$(abspath $(BIN_DIR))/nadir ND_SAMPLES_DIR=$(abspath $(SAMPLES_DIR)) \
 	  NADIR_VIEWER_DIR=$(abspath $(BUILD))/share/viewer NADIR_WEB_OUT=$(abspath $(BIN_DIR))/test-web \
-	  node --test tests/web/
+	  node --test tests/web/viewer.test.mjs
 
 # SIGKILL at random moments of ingest, tile cache writes and job runs, then restarts (tests/crash): a few
 # rounds per test here, NADIR_CRASH_ITERATIONS of them in test-crash-long.
