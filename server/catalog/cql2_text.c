@@ -218,19 +218,21 @@ static int parse_scalar(parser *P, nd_cql2 **out) {
         return next(P);
     }
     if (P->kind == T_PUNCT && is_punct(P, "(")) { /* a list, for IN */
+        /* lists nest through parse_scalar: bounded like every other recursion, items in the arena */
+        if (++P->depth > ND_CQL2_MAX_DEPTH) return perr(P, "expression nested too deeply");
         nd_cql2 *n = node(P, ND_Q_LIST, 0);
         if (!n || next(P)) return -1;
-        nd_cql2 *items[1024];
+        nd_cql2 **items = nd_arena_alloc(P->a, 1024 * sizeof *items);
         size_t k = 0;
         while (!is_punct(P, ")")) {
             if (k && expect(P, ",")) return -1;
             if (k == 1024) return perr(P, "list too long");
             if (parse_scalar(P, &items[k++])) return -1;
         }
-        n->args = nd_arena_alloc(P->a, (k ? k : 1) * sizeof *n->args);
-        memcpy(n->args, items, k * sizeof *items);
+        n->args = items;
         n->nargs = k;
         *out = n;
+        P->depth--;
         return next(P);
     }
     if (P->kind != T_IDENT) return perr(P, "expected a property, a literal or a geometry");
