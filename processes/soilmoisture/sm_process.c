@@ -49,7 +49,8 @@ static const nd_io inputs[] = {
      .type = ND_IO_STRING, .def = "vineyard,orchard", .max_bytes = 1024, .max_occurs = 1},
     {.id = "min_pixels", .title = "Minimum parcel size (pixels)", .description = "Parcels with fewer valid pixels are skipped and listed.", .type = ND_IO_INTEGER, .def = "20", .has_min = true,
      .min = 1, .has_max = true, .max = 1e7, .max_occurs = 1},
-    {.id = "condition", .title = "A-priori condition", .description = "none, dry (5-25 vol.%) or wet (20-40 vol.%).",
+    {.id = "condition", .title = "A-priori condition", .description = "none, dry (5-25 vol.%) or wet (20-40 vol.%): "
+     "each has a network trained over its range (El Hajj et al. 2017).",
      .type = ND_IO_STRING, .allowed = conditions, .def = "none", .max_occurs = 1},
     {.id = "territory", .title = "Territory polygon", .description = "GeoJSON polygon(s): the grid is cut to their envelope and parcels outside are skipped and listed.",
      .type = ND_IO_COMPLEX, .formats = vector_fmt, .max_bytes = 4u << 20, .max_occurs = 1},
@@ -250,10 +251,10 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     if (rc == 0) {
         for (size_t k = 0; k < j.vec.n; k++)
             if (j.vec.bad[k]) j.parcels[k].skipped = j.vec.bad[k] == 2 ? ND_SM_SKIP_OUTSIDE : ND_SM_SKIP_GEOMETRY;
-        nd_mlp m;
-        nd_sm_shipped(&m);
         const char *c = S(in, "condition");
         nd_sm_condition cond = c && !strcmp(c, "dry") ? ND_SM_COND_DRY : c && !strcmp(c, "wet") ? ND_SM_COND_WET : ND_SM_COND_NONE;
+        nd_mlp m;
+        nd_sm_shipped(&m, cond);
         size_t done = nd_sm_finish(&m, j.parcels, j.vec.n, j.excluded,
                                    (size_t)json_integer_value(json_object_get(in, "min_pixels")), cond);
         if (env->progress) env->progress(env, 85, "writing outputs");

@@ -74,22 +74,30 @@ double nd_mlp_train(nd_mlp *m, const double *x, const double *y, size_t n, const
 typedef struct nd_sm_train_conf {
     uint64_t seed;
     size_t samples;
+    double mv_lo, mv_hi; /* the moisture range (vol.%) of the training set */
     double noise_db;     /* Gaussian noise on sigma0 (dB) in the training set */
     double ndvi_noise;   /* Gaussian noise on NDVI */
     nd_mlp_train_opts opt;
     int hidden[2];
 } nd_sm_train_conf;
 
-/* The configuration that produced processes/soilmoisture/weights.c. */
-nd_sm_train_conf nd_sm_train_defaults(void);
-/* Simulated (sigma0 VV dB, theta deg, NDVI) -> mv vol.% samples, mv uniform in [5, 40], theta in
+/* The a-priori soil condition (El Hajj et al. 2017): none, dry or slightly wet (5-25 vol.%), very wet (20-40 vol.%);
+ * each has a network of its own, trained over its range. */
+typedef enum { ND_SM_COND_NONE = 0, ND_SM_COND_DRY, ND_SM_COND_WET, ND_SM_NCOND } nd_sm_condition;
+
+/* The configuration that produced the network of cond in processes/soilmoisture/weights.c (seed: the base seed
+ * plus cond). */
+nd_sm_train_conf nd_sm_train_defaults(nd_sm_condition cond, uint64_t seed);
+/* Simulated (sigma0 VV dB, theta deg, NDVI) -> mv vol.% samples, mv uniform in [mv_lo, mv_hi], theta in
  * [25, 50], NDVI in [0, 0.9]; x is n x 3, y n x 1. */
-void nd_sm_simulate(nd_rng *rng, size_t n, double noise_db, double ndvi_noise, double *x, double *y);
+void nd_sm_simulate(nd_rng *rng, size_t n, double mv_lo, double mv_hi, double noise_db, double ndvi_noise, double *x,
+                    double *y);
 /* Trains the network of conf; progress may be NULL. */
 int nd_sm_train(const nd_sm_train_conf *conf, nd_mlp *out, void (*progress)(void *ctx, int epoch, double mse),
                 void *ctx);
-/* The network as a C source file (hex floats: exact), the format of weights.c. Returns malloc'd text. */
-char *nd_sm_weights_source(const nd_mlp *m, const nd_sm_train_conf *conf);
+/* The networks of the three conditions as a C source file (hex floats: exact), the format of weights.c. Returns
+ * malloc'd text. */
+char *nd_sm_weights_source(const nd_mlp m[ND_SM_NCOND], const nd_sm_train_conf conf[ND_SM_NCOND]);
 /* What weights.c holds (written by nd_sm_weights_source). */
 typedef struct nd_sm_weights_blob {
     int nlayers, sizes[ND_MLP_MAX_LAYERS + 1];
@@ -97,19 +105,17 @@ typedef struct nd_sm_weights_blob {
     size_t nparams;
     const double *w;
 } nd_sm_weights_blob;
-extern const nd_sm_weights_blob nd_sm_weights;
+extern const nd_sm_weights_blob nd_sm_weights[ND_SM_NCOND];
 
-/* The shipped network (weights.c) as a view: m->w points into static storage, do not free. */
-void nd_sm_shipped(nd_mlp *m);
+/* The shipped network of a condition (weights.c) as a view: m->w points into static storage, do not free. */
+void nd_sm_shipped(nd_mlp *m, nd_sm_condition cond);
 /* `nadir train soil-moisture [--seed N] [--out FILE]`. */
 int nd_sm_train_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- inversion */
 
-typedef enum { ND_SM_COND_NONE = 0, ND_SM_COND_DRY, ND_SM_COND_WET } nd_sm_condition;
-
-/* Soil moisture (vol.%) from VV sigma0 (dB), incidence (deg) and NDVI, clamped to the trained range
- * (dry: [5, 25], wet: [20, 40] with an a-priori condition). */
+/* Soil moisture (vol.%) from VV sigma0 (dB), incidence (deg) and NDVI by the network of the condition (m, from
+ * nd_sm_shipped(m, cond)), clamped to the range it was trained on (none [5, 40], dry [5, 25], wet [20, 40]). */
 double nd_sm_invert(const nd_mlp *m, double sigma_db, double theta_deg, double ndvi, nd_sm_condition cond);
 
 /* Per-parcel aggregation: ids[i] > 0 is the parcel of pixel i, 0 none. */
