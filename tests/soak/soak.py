@@ -84,7 +84,8 @@ def stac(rnd):
     return "GET", "/stac/search", {"params": q}
 
 
-JOBS = []  # ids of submitted jobs, polled by the `job status` kind
+JOBS = []  # (time, id) of submitted jobs, polled by the `job status` kind while younger than retention
+RETENTION_S = 120
 JOBS_LOCK = threading.Lock()
 
 
@@ -99,7 +100,8 @@ def job_submit(rnd):
 
 def job_status(rnd):
     with JOBS_LOCK:
-        job = rnd.choice(JOBS) if JOBS else None
+        young = [j for t, j in JOBS if time.monotonic() - t < RETENTION_S / 2]
+        job = rnd.choice(young) if young else None
     return "GET", f"/jobs/{job}" if job else "/jobs?limit=10", {}
 
 
@@ -125,6 +127,7 @@ def main():
     ap.add_argument("--rate", type=float, default=float(os.environ.get("SOAK_RATE", "30")), help="requests/s")
     ap.add_argument("--warmup", type=float, default=None, help="seconds (default: a quarter of the run, >= 20)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--kinds", default=",".join(KINDS), help="a comma-separated subset of: " + ", ".join(KINDS))
     a = ap.parse_args()
     os.environ["NADIR_BIN"] = os.path.abspath(a.nadir)
     it = load_integration_conftest()
@@ -132,15 +135,17 @@ def main():
     work = tempfile.mkdtemp(prefix="nadir-soak-")
     demo = os.path.join(work, "demo")
     subprocess.run([it.NADIR, "demo-data", demo], check=True, capture_output=True, timeout=600)
-    cfg = it.server_config(demo, data_dir=os.path.join(work, "var"), threads=8, max_connections=256,
-                           tile_cache_max="64MiB", access_log="off") + "jobs:\n  workers: 2\n  retention_s: 120\n"
+    # timeout_s above the longest idle time of a pooled client connection: a keep-alive connection closed by
+    # the server as the client reuses it would count as a request without an answer
+    cfg = it.server_config(demo, data_dir=os.path.join(work, "var"), threads=8, max_connections=256, timeout_s=120,
+                           tile_cache_max="64MiB", access_log="off") + f"jobs:\n  workers: 2\n  retention_s: {RETENTION_S}\n"
     srv = it.Server(work, cfg, name="soak")
     pid = srv.proc.pid
     print(f"nadir pid {pid} on {srv.url}: {a.rate:g} requests/s for {a.seconds:g} s (warm-up {warmup:g} s)",
           flush=True)
 
     rnd = random.Random(a.seed)
-    names = list(KINDS)
+    names = [k for k in KINDS if k in a.kinds.split(",")]
     weights = [KINDS[k][0] for k in names]
     results = []  # (t, kind, status, latency)
     samples = []  # (t, rss kB, fds)
@@ -156,7 +161,7 @@ def main():
             status = r.status_code
             if kind == "job submit" and status == 201:
                 with JOBS_LOCK:
-                    JOBS.append(r.json()["jobID"])
+                    JOBS.append((time.monotonic(), r.json()["jobID"]))
                     del JOBS[:-200]
         except requests.RequestException as e:
             status = f"error: {type(e).__name__}"
@@ -219,6 +224,11 @@ def main():
     fdmax = max(s[2] for s in after)
     growth = (rss1 - rss0) / rss0 * 100
     peak = max(s[1] for s in samples)
+    print("\nminute  RSS MiB  open files (least..most)")
+    for m in range(int(elapsed // 60) + 1):
+        w = [x for x in samples if m * 60 <= x[0] < (m + 1) * 60]
+        if w:
+            print(f"{m:>6} {statistics.median(x[1] for x in w) / 1024:>8.1f}  {min(x[2] for x in w)}..{max(x[2] for x in w)}")
     print(f"\nachieved {len(results) / elapsed:.1f} requests/s over {elapsed:.0f} s ({late} sent over 1 s late)")
     print(f"RSS after warm-up {rss0 / 1024:.1f} MiB, at the end {rss1 / 1024:.1f} MiB: {growth:+.2f} % "
           f"(peak {peak / 1024:.1f} MiB)")
