@@ -343,3 +343,30 @@ def test_styles_name_layers_and_bands_that_exist(tmp_path, demo_dir, layers, ext
 """)
     r = subprocess.run([NADIR, "check-config", str(cfg)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_demo_countries_base_layer(tmp_path):
+    """The demo's base layer: Natural Earth countries from python3-geopandas' sample data (a Shapefile), found by
+    `nadir demo-data --samples`; a world tile and the country under a point."""
+    import glob
+    from conftest import SAMPLES
+    if not SAMPLES or not glob.glob(f"{SAMPLES}/geopandas/**/naturalearth_lowres.shp", recursive=True):
+        pytest.skip("no python3-geopandas sample data (make samples)")
+    demo = tmp_path / "demo"
+    subprocess.run([NADIR, "demo-data", "--samples", SAMPLES, str(demo)], check=True, capture_output=True, timeout=300)
+    conf = (demo / "nadir.yaml").read_text()
+    assert "id: countries" in conf
+    source = [l.split(": ", 1)[1].strip('"') for l in conf.splitlines() if "naturalearth_lowres.shp" in l][0]
+    s = Server(str(tmp_path), f"server:\n  bind: 127.0.0.1\ndatasets:\n  - id: countries\n    source: {source}\n")
+    try:
+        tile = requests.get(s.url + "/tiles/countries:naturalearth_lowres/0/0/0.png", timeout=60)
+        assert tile.status_code == 200
+        img = decode(tile.content)
+        assert 0.2 < (img[..., 3] == 255).mean() < 0.6  # land, not sea
+        r = get(s, REQUEST="GetFeatureInfo", LAYERS="countries/naturalearth_lowres", STYLES="", CRS="CRS:84",
+                QUERY_LAYERS="countries/naturalearth_lowres", BBOX="-180,-90,180,90", WIDTH=360, HEIGHT=180,
+                I=182, J=41, INFO_FORMAT="application/json")  # lon 2.5, lat 48.5: Paris
+        props = r.json()["features"][0]["properties"]
+        assert (props["name"], props["iso_a3"], props["continent"]) == ("France", "FRA", "Europe")
+    finally:
+        assert s.stop() == 0
