@@ -223,18 +223,23 @@ void nd_auth_free(struct nd_auth *a) {
 
 static int cmp_str(const void *x, const void *y) { return strcmp(*(const char *const *)x, *(const char *const *)y); }
 
-static void add_role(nd_arena *a, const char **roles, size_t *n, const char *r) {
-    if (!r || !*r || *n >= MAX_ROLES || strchr(r, ',')) return;
+/* Roles from credentials stop at MAX_ROLES; the two every caller holds always fit (arrays hold MAX_ROLES + 2). */
+static void add_role_upto(nd_arena *a, const char **roles, size_t *n, const char *r, size_t cap) {
+    if (!r || !*r || *n >= cap || strchr(r, ',')) return;
     for (size_t i = 0; i < *n; i++)
         if (!strcmp(roles[i], r)) return;
     roles[(*n)++] = nd_arena_strdup(a, r);
 }
 
+static void add_role(nd_arena *a, const char **roles, size_t *n, const char *r) {
+    add_role_upto(a, roles, n, r, MAX_ROLES);
+}
+
 static nd_identity *identity_new(nd_req *rq, const nd_auth_conf *c, const char *user, const char *key_id,
                                  const char **roles, size_t n) {
     nd_identity *id = nd_arena_alloc(rq->arena, sizeof *id);
-    add_role(rq->arena, roles, &n, ND_ROLE_ANONYMOUS);
-    add_role(rq->arena, roles, &n, ND_ROLE_AUTHENTICATED);
+    add_role_upto(rq->arena, roles, &n, ND_ROLE_ANONYMOUS, MAX_ROLES + 2);
+    add_role_upto(rq->arena, roles, &n, ND_ROLE_AUTHENTICATED, MAX_ROLES + 2);
     qsort(roles, n, sizeof *roles, cmp_str);
     nd_buf b = {0};
     for (size_t i = 0; i < n; i++) {

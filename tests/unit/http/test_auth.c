@@ -94,6 +94,7 @@ static void setup(fixture *f, const char *extra) {
     if (nd_config_parse(y_.data, y_.len, "t.yaml", nd_test_tmp_dir(), &f->cfg, err, sizeof err) < 0)
         ND_FAIL_AT("config: %s", err);
     nd_buf_free(&y_);
+    free(f->cfg->server.base_url);
     f->cfg->server.base_url = strdup("http://example.org");
     f->app = nd_app_new(f->cfg, NULL);
     if (nd_auth_open(f->app, err, sizeof err) < 0) ND_FAIL_AT("auth: %s", err);
@@ -278,13 +279,22 @@ static int h_roles(nd_req *rq, nd_resp *rs) {
 }
 static int h_cached(nd_req *rq, nd_resp *rs) { return nd_app_cached_doc(rq->app, "doc", rq, rs, h_roles); }
 
-static nd_resp run(nd_app *app, const char *authz, const char *path) {
-    nd_req *rq = nd_req_new_test(app, "GET", path, NULL);
-    if (authz) nd_kvlist_add(rq->arena, &rq->headers, "Authorization", authz);
-    nd_resp rs = {0};
-    nd_http_dispatch(app, rq, &rs);
-    nd_req_free_test(rq);
-    return rs;
+/* One dispatched request; its response headers live in the request's arena until done(). */
+typedef struct exchange {
+    nd_req *rq;
+    nd_resp rs;
+} exchange;
+
+static exchange run(nd_app *app, const char *authz, const char *path) {
+    exchange x = {nd_req_new_test(app, "GET", path, NULL), {0}};
+    if (authz) nd_kvlist_add(x.rq->arena, &x.rq->headers, "Authorization", authz);
+    nd_http_dispatch(app, x.rq, &x.rs);
+    return x;
+}
+
+static void done(exchange *x) {
+    nd_resp_free(&x->rs);
+    nd_req_free_test(x->rq);
 }
 
 ND_TEST(dispatch_identifies_challenges_and_caches_per_role_set) {
@@ -292,26 +302,26 @@ ND_TEST(dispatch_identifies_challenges_and_caches_per_role_set) {
     setup(&f, "  required: true\n");
     nd_router_add(f.app->router, &(nd_route){"GET", "/doc", h_cached, "core", NULL, NULL});
     nd_router_add(f.app->router, &(nd_route){"GET", "/health", h_roles, "ops", NULL, NULL});
-    nd_resp rs = run(f.app, NULL, "/doc");
-    CHECK_INT(rs.status, 401);
-    const char *wa = nd_kvlist_get(&rs.headers, "WWW-Authenticate");
+    exchange x = run(f.app, NULL, "/doc");
+    CHECK_INT(x.rs.status, 401);
+    const char *wa = nd_kvlist_get(&x.rs.headers, "WWW-Authenticate");
     CHECK_STR(wa, "Bearer realm=\"nadir\"");
-    nd_resp_free(&rs);
-    rs = run(f.app, "Bearer nope-nope-nope", "/doc");
-    CHECK_INT(rs.status, 401);
-    CHECK_CONTAINS(nd_kvlist_get(&rs.headers, "WWW-Authenticate"), "invalid_token");
-    nd_resp_free(&rs);
-    rs = run(f.app, NULL, "/health"); /* probes need no credentials */
-    CHECK_INT(rs.status, 200);
-    nd_resp_free(&rs);
-    rs = run(f.app, "Bearer " KEY_ANALYST, "/doc");
-    CHECK_INT(rs.status, 200);
-    CHECK_STR(rs.body.data, "analyst,anonymous,authenticated");
-    CHECK_INT(rs.cache_seconds, 0);
-    nd_resp_free(&rs);
-    rs = run(f.app, "Bearer " KEY_ADMIN, "/doc"); /* not the analyst's cached copy */
-    CHECK_STR(rs.body.data, "admin,anonymous,authenticated");
-    nd_resp_free(&rs);
+    done(&x);
+    x = run(f.app, "Bearer nope-nope-nope", "/doc");
+    CHECK_INT(x.rs.status, 401);
+    CHECK_CONTAINS(nd_kvlist_get(&x.rs.headers, "WWW-Authenticate"), "invalid_token");
+    done(&x);
+    x = run(f.app, NULL, "/health"); /* probes need no credentials */
+    CHECK_INT(x.rs.status, 200);
+    done(&x);
+    x = run(f.app, "Bearer " KEY_ANALYST, "/doc");
+    CHECK_INT(x.rs.status, 200);
+    CHECK_STR(x.rs.body.data, "analyst,anonymous,authenticated");
+    CHECK_INT(x.rs.cache_seconds, 0);
+    done(&x);
+    x = run(f.app, "Bearer " KEY_ADMIN, "/doc"); /* not the analyst's cached copy */
+    CHECK_STR(x.rs.body.data, "admin,anonymous,authenticated");
+    done(&x);
     teardown(&f);
 }
 
@@ -369,10 +379,10 @@ ND_TEST(refused_credentials_spend_tokens) {
     nd_router_add(f.app->router, &(nd_route){"GET", "/doc", h_cached, "core", NULL, NULL});
     int want[] = {401, 401, 429};
     for (int i = 0; i < 3; i++) {
-        nd_resp rs = run(f.app, "Bearer guessed-key-0123456789", "/doc");
-        CHECK_INT(rs.status, want[i]);
-        if (want[i] == 429) CHECK_STR(nd_kvlist_get(&rs.headers, "Retry-After"), "10");
-        nd_resp_free(&rs);
+        exchange x = run(f.app, "Bearer guessed-key-0123456789", "/doc");
+        CHECK_INT(x.rs.status, want[i]);
+        if (want[i] == 429) CHECK_STR(nd_kvlist_get(&x.rs.headers, "Retry-After"), "10");
+        done(&x);
     }
     teardown(&f);
 }
