@@ -244,6 +244,7 @@ typedef struct stream {
     size_t raw_cap;
     nd_error err;
     bool gzip, zdone;     /* gzip Content-Encoding, done on the fly piece by piece */
+    bool zstored;         /* the first piece did not compress: the rest goes out in stored blocks */
     z_stream z;
     nd_buf zout;
     size_t zpos;
@@ -401,6 +402,17 @@ static int gzip_piece(stream *st) {
         if (rc == Z_STREAM_ERROR) return -1;
     } while (st->z.avail_in > 0 || (last && rc != Z_STREAM_END));
     if (last) st->zdone = true;
+    /* Float data of full precision hardly compresses (~7% at level 1) but costs DEFLATE's full price, more than
+     * the network saves: when the first piece of several MB shrank by less than 10%, the rest is stored. */
+    if (!last && !st->zstored && st->out.len >= (1u << 20) && st->zout.len * 10 > st->out.len * 9) {
+        st->zstored = true;
+        nd_buf_reserve(&st->zout, st->zout.len + (64u << 10));
+        st->z.next_out = (Bytef *)st->zout.data + st->zout.len;
+        st->z.avail_out = (uInt)(st->zout.cap - 1 - st->zout.len);
+        uInt before = st->z.avail_out;
+        if (deflateParams(&st->z, 0, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+        st->zout.len += before - st->z.avail_out;
+    }
     return 0;
 }
 
