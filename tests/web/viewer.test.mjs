@@ -22,6 +22,9 @@ const OUT = process.env.NADIR_WEB_OUT || path.join(here, 'out');
 // The base map: Natural Earth relief from Debian's python-cartopy-data, georeferenced by a VRT in config/.
 const NATURAL_EARTH = '/usr/share/cartopy/data/raster/natural_earth/50-natural-earth-1-downsampled.png';
 const NATURAL_EARTH_VRT = path.join(repo, 'config/natural_earth_relief.vrt');
+// Natural Earth countries from python3-geopandas (make samples): nadir's vector layers, the demo's base map.
+const COUNTRIES = process.env.ND_SAMPLES_DIR ? path.join(process.env.ND_SAMPLES_DIR,
+  'geopandas/usr/lib/python3/dist-packages/geopandas/datasets/naturalearth_lowres/naturalearth_lowres.shp') : '';
 // NOAA OISST from r-cran-stars (make samples): a layer with a vertical axis, for the elevation list.
 const OISST = process.env.ND_SAMPLES_DIR ? path.join(process.env.ND_SAMPLES_DIR, 'stars/usr/lib/R/site-library/stars/nc/reduced.nc') : '';
 
@@ -115,7 +118,10 @@ datasets:
   - id: dem_demo
     title: Demo elevation
     source: ${demo}/dem/dem_demo.tif
-${OISST && fs.existsSync(OISST) ? `  - id: oisst
+${COUNTRIES && fs.existsSync(COUNTRIES) ? `  - id: countries
+    title: Countries
+    source: ${COUNTRIES}
+` : ''}${OISST && fs.existsSync(OISST) ? `  - id: oisst
     title: NOAA OISST v2
     source: ${OISST}
 ` : ''}${vrt ? `  - id: natural_earth
@@ -221,6 +227,19 @@ test('a layer draws tiles that are not blank', async () => {
     const base = await mapPixels('base');
     assert.ok(base.opaque > 10000 && base.colours > 8, `base map blank: ${JSON.stringify(base)}`);
   }
+});
+
+test('the base map list offers nadir\'s raster relief and vector countries', { skip: !(COUNTRIES && fs.existsSync(COUNTRIES) && fs.existsSync(NATURAL_EARTH)) && 'no samples or no python-cartopy-data' }, async () => {
+  const options = await page.$$eval('#base-select option', (o) => o.map((x) => x.value));
+  assert.deepEqual(options, ['', 'natural_earth/rgb', 'countries/naturalearth_lowres']);
+  const relief = await mapPixels('base');
+  await page.selectOption('#base-select', 'countries/naturalearth_lowres');
+  await renderComplete();
+  const countries = await mapPixels('base');
+  await shot('02b-countries-base');
+  assert.ok(countries.opaque > 10000 && countries.sum !== relief.sum, `countries base: ${JSON.stringify(countries)}`);
+  await page.selectOption('#base-select', 'natural_earth/rgb');
+  await renderComplete();
 });
 
 test('moving the time slider changes the map', async () => {

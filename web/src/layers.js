@@ -22,9 +22,11 @@ export class Layers {
   async load(container) {
     const groups = await wmsLayers();
     container.replaceChildren();
-    // A dataset's true-colour composite before its single bands.
-    const bases = groups.flatMap((g) => g.layers.map((l) => ({ ...l, dataset: g.title })))
-      .filter((l) => BASE_RE.test(l.name) && !l.time)
+    // A dataset with a true-colour composite offers only that; composites come first.
+    const all = groups.flatMap((g) => g.layers.map((l) => ({ ...l, dataset: g.title })));
+    const composite = new Set(all.filter((l) => l.name.endsWith('/rgb')).map((l) => l.name.split('/')[0]));
+    const bases = all.filter((l) => BASE_RE.test(l.name) && !l.time)
+      .filter((l) => l.name.endsWith('/rgb') || !composite.has(l.name.split('/')[0]))
       .sort((a, b) => b.name.endsWith('/rgb') - a.name.endsWith('/rgb'));
     const baseNames = new Set(bases.map((b) => b.name));
     this.addBase(container, bases);
