@@ -737,6 +737,25 @@ def test_sample_4d_netcdf_vertical_and_fields(samples, tmp_path):
     assert r.status_code == 404 and exception(r)[0] == "InvalidSubsetting"
 
 
+def test_sample_owslib_time_and_vertical_axes(samples, tmp_path):
+    """OWSLib reads the 4-D description (x, y, time, vertical) and slices time and the vertical axis by their labels."""
+    from owslib.wcs import WebCoverageService
+    w = WebCoverageService(samples.url + "/wcs", version="2.0.1")
+    o = w.contents["oisst"]
+    assert o.grid.axislabels == ["Long", "Lat", "ansi", "zlev"] and o.grid.dimension == 4
+    assert len(o.timepositions) == 1
+    t = o.timepositions[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = w.getCoverage(identifier=["oisst"], format="image/tiff",
+                      subsets=[("Long", 0, 40), ("Lat", -20, 20), ("ansi", t), ("zlev", 0)])
+    p = tmp_path / "o.tif"
+    p.write_bytes(r.read())
+    ds = gdal.Open(str(p))
+    assert ds.RasterCount == 4  # sst, anom, err, ice at the one time and level
+    nc = os.path.join(STARS, "nc/reduced.nc")
+    ref = gdal.Translate("/vsimem/o.tif", f'NETCDF:"{nc}":sst', projWin=[0, 20, 40, -20], outputSRS="EPSG:4326")
+    np.testing.assert_array_equal(ds.GetRasterBand(1).ReadAsArray(), ref.ReadAsArray())
+
+
 def test_sample_landsat(samples, tmp_path):
     src = os.path.join(STARS, "tif/L7_ETMs.tif")
     s = gdal.Open(src)
