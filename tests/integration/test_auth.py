@@ -4,6 +4,7 @@ written here), a dataset only analysts may read that no listing of any protocol 
 import base64
 import hashlib
 import json
+import subprocess
 import threading
 import time
 
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from owslib.wms import WebMapService
 
-from conftest import Server, server_config
+from conftest import NADIR, Server, server_config
 
 ISS = "https://idp.test/realms/eo"
 SECRET = "dem_demo"  # analysts only
@@ -346,6 +347,9 @@ def test_unusable_auth_section_stops_the_server(demo_dir, tmp_path):
     conf = server_config(demo_dir) + f"auth:\n  issuer: {ISS}\n  audience: nadir\n  jwks: {bad}\n"
     with pytest.raises(RuntimeError, match="jwks"):
         Server(str(tmp_path), conf)
+    r = subprocess.run([NADIR, "check-config", str(tmp_path / "nadir.yaml")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "jwks" in r.stderr, r.stderr
 
 
 def test_job_outputs_are_their_owners_datasets(srv):
