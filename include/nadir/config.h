@@ -134,6 +134,7 @@ typedef struct nd_limits_conf {
     nd_limit_service_conf *services;
     size_t nservices;
     int jobs_per_user;        /* accepted + running jobs of one owner */
+    int stream_timeout_s;     /* a streamed response (OPeNDAP, coverages) still sending after this is cut */
 } nd_limits_conf;
 
 typedef struct nd_config {

@@ -101,6 +101,7 @@
  *     burst               int          requests_per_minute / 6  token bucket size
  *     services            list of      {service, concurrent}    concurrency cap per service
  *     jobs_per_user       int          0                        accepted + running jobs per owner
+ *     stream_timeout_s    int          0                        a streamed response is cut after this; 0 = never
  *
  * ${VAR}, ${VAR:-default} and $$ are substituted in every scalar value.
  */
@@ -691,6 +692,7 @@ static const field limits_fields[] = {
     {"burst", T_INT, M(burst), 0, NULL, 1, 1000000, false, NULL, NULL},
     {"services", T_SECTION_LIST, M(services), M(nservices), NULL, 0, 0, false, NULL, &limit_service_schema},
     {"jobs_per_user", T_INT, M(jobs_per_user), 0, "0", 0, 1000000, false, NULL, NULL},
+    {"stream_timeout_s", T_INT, M(stream_timeout_s), 0, "0", 0, 604800, false, NULL, NULL},
 };
 #undef M
 static const schema limits_schema = {"limits", limits_fields, LEN(limits_fields), sizeof(nd_limits_conf),
