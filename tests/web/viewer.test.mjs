@@ -373,6 +373,10 @@ test('a shared URL restores the layers, opacity, time and view', async () => {
     return { zoom: map.getView().getZoom(), opacity: l.getOpacity(), time: l.getSource().getParams().TIME };
   });
   assert.deepEqual(st, { zoom: 5, opacity: 0.5, time: '2025-01-10T00:00:00Z' });
+  // The job run earlier is listed from the server, its layer in the tree but not on the map.
+  await page.waitForSelector('#job-list li[data-status="successful"][data-results="layers"]', { state: 'attached' });
+  const listed = await page.$eval('#job-list li .added', (a) => a.dataset.layer);
+  assert.ok(!(await page.isChecked(`input[data-layer="${listed}"]`)));
   await renderComplete();
   await shot('08-shared-url');
   assert.deepEqual(consoleErrors, []);

@@ -29,6 +29,9 @@ export class Processes {
     const { processes } = await getJSON('/processes', { limit: 100 });
     this.select.replaceChildren(...processes.map((p) => el('option', { value: p.id }, p.title || p.id)));
     if (processes.length) await this.describe(processes.find((p) => p.id === 'subset') ? 'subset' : processes[0].id);
+    // The server's recent jobs, oldest at the bottom; their published layers join the tree, not the map.
+    const { jobs } = await getJSON('/jobs', { limit: 10 });
+    for (const job of jobs.reverse()) this.track(job, false);
   }
 
   async describe(id) {
@@ -137,7 +140,7 @@ export class Processes {
     }
   }
 
-  track(job) {
+  track(job, show = true) {
     const bar = el('progress', { max: 100, value: job.progress ?? 0, 'aria-label': `Progress of job ${job.jobID}` });
     const state = el('span', { class: 'state' }, job.status);
     const li = el('li', { 'data-job': job.jobID }, el('strong', {}, job.processID || this.description.id), ' ', el('code', {}, job.jobID.slice(0, 8)), ' ', state, bar, el('div', { class: 'outputs' }));
@@ -155,14 +158,14 @@ export class Processes {
       bar.value = s.progress ?? bar.value;
       state.textContent = `${s.status}${s.progress !== undefined ? ` ${s.progress}%` : ''}${s.message && s.status === 'failed' ? `: ${s.message}` : ''}`;
       li.dataset.status = s.status;
-      if (s.status === 'successful') { bar.value = 100; await this.results(job.jobID, li.querySelector('.outputs')); }
+      if (s.status === 'successful') { bar.value = 100; await this.results(job.jobID, li.querySelector('.outputs'), show); }
       else if (s.status === 'accepted' || s.status === 'running') setTimeout(poll, POLL_MS);
     };
-    setTimeout(poll, POLL_MS);
+    setTimeout(poll, show ? POLL_MS : 0);
   }
 
   // A job's outputs: a WMS layer when the server publishes one for it (named after the job), else links.
-  async results(jobID, box) {
+  async results(jobID, box, show) {
     let res;
     try {
       res = await getJSON(`/jobs/${jobID}/results`);
@@ -184,9 +187,10 @@ export class Processes {
       published = (await wmsLayers(true)).flatMap((g) => g.layers.map((l) => ({ ...l, title: `${g.title}: ${l.title}` })))
         .filter((l) => l.name.includes(jobID));
     } catch { /* the download links stay */ }
-    // Every published layer goes to the tree; the first is shown.
-    published.forEach((info, i) => this.layers.addExtra(info, document.getElementById('layer-tree'), i === 0));
-    if (published.length) box.append(el('span', { class: 'added', 'data-layer': published[0].name }, `Shown on the map: ${published[0].title}`));
+    // Every published layer goes to the tree; the first is shown when the job was submitted from here.
+    published.forEach((info, i) => this.layers.addExtra(info, document.getElementById('layer-tree'), show && i === 0));
+    if (published.length) box.append(el('span', { class: 'added', 'data-layer': published[0].name },
+      `${show ? 'Shown on the map' : 'In the layer list'}: ${published[0].title}`));
     box.closest('li').dataset.results = published.length ? 'layers' : 'files';
   }
 }
