@@ -47,13 +47,28 @@ static double seconds_since(const struct timespec *t0) {
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The connection's slot for its exchange in progress (its socket context, see on_connection). */
+static exchange **pending_slot(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     server *s = cls;
     exchange *x = nd_xcalloc(1, sizeof *x);
     x->raw_uri = nd_xstrdup(uri);
     clock_gettime(CLOCK_MONOTONIC, &x->t0);
     atomic_fetch_add(&s->in_flight, 1);
+    exchange **slot = pending_slot(c);
+    if (slot) *slot = x;
     return x;
+}
+
+static void exchange_free(server *s, exchange *x) {
+    free(x->raw_uri);
+    nd_buf_free(&x->body);
+    free(x);
+    atomic_fetch_sub(&s->in_flight, 1);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
@@ -70,16 +85,25 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                 (unsigned long long)x->bytes, secs * 1e3,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (incomplete)");
     }
-    free(x->raw_uri);
-    nd_buf_free(&x->body);
-    free(x);
+    exchange **slot = pending_slot(c);
+    if (slot && *slot == x) *slot = NULL;
+    exchange_free(s, x);
     *con_cls = NULL;
-    atomic_fetch_sub(&s->in_flight, 1);
 }
 
+/* MHD reports a request as completed only once our handler has seen it: one it refused while reading the
+ * headers (pool exhausted by a huge URL or too many parameters) never is, so the connection frees it. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode t) {
     server *s = cls;
     int delta = t == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+    if (t == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_ctx = nd_xcalloc(1, sizeof(exchange *));
+    } else {
+        exchange **slot = *socket_ctx;
+        if (slot && *slot) exchange_free(s, *slot);
+        free(slot);
+        *socket_ctx = NULL;
+    }
     atomic_fetch_add(&s->connections, delta);
     nd_metrics_connections(s->app->metrics, delta);
 }
