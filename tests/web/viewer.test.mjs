@@ -255,6 +255,12 @@ test('moving the time slider changes the map', async () => {
   await shot('02-time-first-day');
   assert.notEqual(afterPx.sum, before.sum, 'the map pixels did not change with the time');
   assert.match(page.url(), /time=2025-01-01T00:00:00Z/);
+  // Play steps through the days; pressing it again pauses.
+  await page.click('#time-play');
+  assert.equal(await page.getAttribute('#time-play', 'aria-pressed'), 'true');
+  await page.waitForFunction(() => document.getElementById('time-value').value === '2025-01-02', null, { timeout: 5000 });
+  await page.click('#time-play');
+  assert.equal(await page.getAttribute('#time-play', 'aria-pressed'), 'false');
 });
 
 test('a click shows the value with its units and a time series', async () => {
