@@ -20,6 +20,10 @@ void nd_limits_free(struct nd_limits *l);
 int nd_limits_enter(nd_req *rq, int *retry_after);
 void nd_limits_leave(nd_req *rq);
 
+/* Bounds how long a streamed response (rs->stream) may keep sending: past limits.stream_timeout_s from now the
+ * stream ends with an error and the connection closes, so a slow reader cannot hold a response for hours. */
+void nd_limits_bound_stream(nd_req *rq, nd_resp *rs);
+
 /* 0 when the caller may submit one more job beside the `active` (accepted or running) it has. */
 int nd_limits_job_quota(nd_req *rq, size_t active);
 

@@ -52,6 +52,7 @@ void nd_http_dispatch(const nd_app *app, nd_req *rq, nd_resp *rs) {
         if ((rc = nd_limits_enter(rq, &retry_after)) == 0) {
             entered = true;
             rc = bad_credentials ? bad_credentials : rt->handler(rq, rs);
+            if (rc == 0) nd_limits_bound_stream(rq, rs);
         }
     }
     if (entered) nd_limits_leave(rq);

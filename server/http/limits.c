@@ -33,7 +33,7 @@ struct nd_limits {
 
 struct nd_limits *nd_limits_new(const nd_app *app) {
     const nd_limits_conf *c = &app->config->limits;
-    if (!c->requests_per_minute && !c->nservices && !c->jobs_per_user) return NULL;
+    if (!c->requests_per_minute && !c->nservices && !c->jobs_per_user && !c->stream_timeout_s) return NULL;
     struct nd_limits *l = nd_xcalloc(1, sizeof *l);
     l->conf = c;
     l->rate = c->requests_per_minute / 60.0;
@@ -126,6 +126,36 @@ void nd_limits_leave(nd_req *rq) {
     struct nd_limits *l = rq->app ? rq->app->limits : NULL;
     atomic_int *slot = l && rq->route ? slot_of(rq) : NULL;
     if (slot) atomic_fetch_sub(slot, 1);
+}
+
+typedef struct bounded {
+    nd_stream inner;
+    double deadline;          /* CLOCK_MONOTONIC seconds */
+} bounded;
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static long bounded_read(void *ctx, uint64_t pos, char *buf, size_t max) {
+    bounded *b = ctx;
+    return now_s() > b->deadline ? -1 : b->inner.read(b->inner.ctx, pos, buf, max);
+}
+
+static void bounded_free(void *ctx) {
+    bounded *b = ctx;
+    if (b->inner.free) b->inner.free(b->inner.ctx);
+    free(b);
+}
+
+void nd_limits_bound_stream(nd_req *rq, nd_resp *rs) {
+    struct nd_limits *l = rq->app ? rq->app->limits : NULL;
+    if (!l || !l->conf->stream_timeout_s || !rs->stream.read) return;
+    bounded *b = nd_xmalloc(sizeof *b);
+    *b = (bounded){rs->stream, now_s() + l->conf->stream_timeout_s};
+    rs->stream = (nd_stream){bounded_read, bounded_free, b, b->inner.size};
 }
 
 int nd_limits_job_quota(nd_req *rq, size_t active) {

@@ -386,3 +386,39 @@ ND_TEST(refused_credentials_spend_tokens) {
     }
     teardown(&f);
 }
+
+static long endless_read(void *ctx, uint64_t pos, char *buf, size_t max) {
+    (*(int *)ctx)++;
+    memset(buf, 'x', max);
+    return (long)max;
+}
+static void endless_free(void *ctx) { *(int *)ctx = -1; }
+static int h_stream(nd_req *rq, nd_resp *rs) {
+    static int calls;
+    calls = 0;
+    rs->stream = (nd_stream){endless_read, endless_free, &calls, UINT64_MAX};
+    return 0;
+}
+
+ND_TEST(streams_are_cut_after_the_stream_timeout) {
+    fixture f;
+    setup(&f, "limits:\n  stream_timeout_s: 1\n");
+    nd_router_add(f.app->router, &(nd_route){"GET", "/s", h_stream, "core", NULL, NULL});
+    exchange x = run(f.app, NULL, "/s");
+    CHECK_INT(x.rs.status, 200);
+    char buf[64];
+    CHECK_INT(x.rs.stream.read(x.rs.stream.ctx, 0, buf, sizeof buf), 64); /* sends while in time */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long n;
+    do {
+        n = x.rs.stream.read(x.rs.stream.ctx, 0, buf, sizeof buf);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (n > 0 && t.tv_sec - t0.tv_sec < 5);
+    CHECK_INT(n, -1);                 /* cut, not left to run */
+    CHECK(t.tv_sec - t0.tv_sec <= 2);
+    x.rs.stream.free(x.rs.stream.ctx); /* frees the handler's stream too */
+    x.rs.stream = (nd_stream){0};
+    done(&x);
+    teardown(&f);
+}
