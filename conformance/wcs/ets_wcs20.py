@@ -22,7 +22,8 @@ from harness import check  # noqa: E402
 gdal.UseExceptions()
 NS = {"wcs": "http://www.opengis.net/wcs/2.0", "ows": "http://www.opengis.net/ows/2.0",
       "gml": "http://www.opengis.net/gml/3.2", "gmlcov": "http://www.opengis.net/gmlcov/1.0",
-      "swe": "http://www.opengis.net/swe/2.0", "crs": "http://www.opengis.net/wcs/crs/1.0",
+      "swe": "http://www.opengis.net/swe/2.0",
+    "rgrid": "http://www.opengis.net/gml/3.3/rgrid", "crs": "http://www.opengis.net/wcs/crs/1.0",
       "int": "http://www.opengis.net/wcs/interpolation/1.0"}
 CONF = "http://www.opengis.net/spec/"
 
@@ -218,6 +219,33 @@ def _(c):
     ds = tiff(c.getq([("SERVICE", "WCS"), ("VERSION", "2.0.1"), ("REQUEST", "GetCoverage"), ("COVERAGEID", cid),
                       ("SUBSET", f"{labels[0]}({mid!r})")]))
     assert 1 in (ds.RasterXSize, ds.RasterYSize), "a slice keeps one cell on the sliced axis"
+
+
+@check("core.getCoverage-slice-irregular-axes")
+def _(c):
+    """On N-D coverages every axis can be sliced: time and vertical at a position their coefficients list give
+    one band per field; the horizontal grid is unchanged."""
+    ndim = 0
+    for cid in c.ids:
+        d = c.describe(cid)
+        grid = d.find(".//gml:domainSet/rgrid:ReferenceableGridByVectors", NS)
+        if grid is None:
+            continue
+        ndim += 1
+        subs = []
+        for ax in grid.findall("rgrid:generalGridAxis/rgrid:GeneralGridAxis", NS):
+            coeffs = (ax.find("rgrid:coefficients", NS).text or "").split()
+            if coeffs:  # an irregular axis (after x and y): slice at the origin's position on it, quoted if a date
+                origin = grid.find("rgrid:origin/gml:Point/gml:pos", NS).text.split()
+                label = ax.find("rgrid:gridAxesSpanned", NS).text
+                axes = [a.find("rgrid:gridAxesSpanned", NS).text for a in grid.findall(".//rgrid:GeneralGridAxis", NS)]
+                subs.append(f"{label}({origin[axes.index(label)]})")
+        ds = tiff(c.getq([("SERVICE", "WCS"), ("VERSION", "2.0.1"), ("REQUEST", "GetCoverage"), ("COVERAGEID", cid)]
+                         + [("SUBSET", x) for x in subs]))
+        high = grid_high(d)
+        assert (ds.RasterXSize, ds.RasterYSize) == (int(high[0]) + 1, int(high[1]) + 1)
+        assert ds.RasterCount == len(d.findall(".//swe:field", NS)), (cid, subs, ds.RasterCount)
+    assert ndim, "no coverage with time or vertical axes to check"
 
 
 @check("core.getCoverage-invalid-axis-label")
