@@ -12,7 +12,7 @@
 #include "nadir/dataset.h"
 #include "nadir/error.h"
 
-#define ND_CAT_SCHEMA_VERSION 5
+#define ND_CAT_SCHEMA_VERSION 6
 #define ND_CAT_MAX_LIMIT 10000
 #define ND_CAT_DEFAULT_LIMIT 10
 #define ND_CAT_MAX_SORT 8

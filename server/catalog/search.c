@@ -14,11 +14,14 @@ static void append_sql(nd_sql *dst, const nd_sql *src) {
     }
 }
 
+static bool is_datetime(const char *name) {
+    return !strcmp(name, "datetime") || !strcmp(name, "properties.datetime");
+}
+
 /* The sort expression of a key: "datetime" sorts by the start of the item's time so intervals sort too. */
 static void sort_expr(nd_sql *q, const char *name) {
-    if (!strncmp(name, "properties.", 11)) name += 11;
-    if (!strcmp(name, "datetime")) nd_buf_puts(&q->text, "i.start_dt");
-    else nd_cat_property_sql(q, name);
+    if (is_datetime(name)) nd_buf_puts(&q->text, "i.start_dt");
+    else nd_cat_property_sql(q, !strncmp(name, "properties.", 11) ? name + 11 : name);
 }
 
 /* Candidate rows from the R*Tree for a geometry's boxes, then the exact test with GEOS. For a rectangle
@@ -279,6 +282,16 @@ int nd_cat_search(nd_cat *c, nd_arena *a, const nd_search *s, nd_page *out, nd_e
     if (state) {
         nd_buf_puts(&q.text, " AND ");
         keyset(&q, s, json_object_get(state, "k"), json_integer_value(json_object_get(state, "r")), 0);
+        /* The first key's bound alone, implied by the keyset condition but a range that an index (start_dt, or
+         * collection and start_dt) can seek instead of reading and sorting every row before the position:
+         * ascending after a value (NULLs sort first, so none follow), descending on datetime (never NULL). */
+        json_t *v0 = json_array_get(json_object_get(state, "k"), 0);
+        if (s->nsort && !json_is_null(v0) && (!s->sort[0].desc || is_datetime(s->sort[0].property))) {
+            nd_buf_puts(&q.text, " AND ");
+            sort_expr(&q, s->sort[0].property);
+            nd_buf_puts(&q.text, s->sort[0].desc ? " <= " : " >= ");
+            bind_json(&q, v0);
+        }
     }
     nd_buf_puts(&q.text, " ORDER BY ");
     for (size_t k = 0; k < s->nsort; k++) {

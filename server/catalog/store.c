@@ -75,6 +75,9 @@ static const char *const migrations[] = {
     /* the items of configured datasets are made again at the next start (their WMS preview named the dataset,
      * not a layer of it) */
     "DELETE FROM files WHERE collection IN (SELECT id FROM collections WHERE origin = 'config');",
+    /* 6: the items of a collection in datetime order, so paging one collection sorted by datetime seeks from
+     * the token's position instead of sorting the collection per page. */
+    "CREATE INDEX items_collection_start ON items(collection, start_dt);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == ND_CAT_SCHEMA_VERSION, "one migration per version");
 

@@ -217,6 +217,14 @@ ND_TEST(search_pages_through_everything) {
     sorted.sort[0] = (nd_sortkey){"n", true};
     sorted.sort[1] = (nd_sortkey){"id", false};
     CHECK_INT(page_all(c, &sorted), 500);
+    /* by datetime both ways: every item has the same one, so each page starts inside a run of equal keys
+     * (the bound on the first key alone must keep them) */
+    for (int desc = 0; desc < 2; desc++) {
+        nd_search by_time = {.limit = 13, .fingerprint = "q3", .nsort = 1, .ncollections = 1,
+                             .collections = (const char *const[]){"c"}};
+        by_time.sort[0] = (nd_sortkey){"datetime", desc};
+        CHECK_INT(page_all(c, &by_time), 500);
+    }
     nd_cat_close(c);
 }
 
