@@ -173,6 +173,9 @@ static void add_common_headers(const nd_app *app, nd_req *rq, nd_resp *rs) {
         if (strcmp(allow, "*") != 0) nd_resp_header(rq, rs, "Vary", "Origin");
     }
     nd_resp_header(rq, rs, "Server", "nadir/" ND_VERSION);
+    /* error bodies echo what the client sent (escaped for their own format): never sniffed into HTML */
+    if (!nd_kvlist_get(&rs->headers, "X-Content-Type-Options"))
+        nd_resp_header(rq, rs, "X-Content-Type-Options", "nosniff");
 }
 
 /* ETag, 304 and gzip for in-memory bodies. Returns true when the answer became a 304. */
@@ -273,17 +276,31 @@ static nd_req *build_request(server *s, struct MHD_Connection *c, exchange *x, c
     return rq;
 }
 
+/* A request refused before dispatch is answered in the format of the route it was for (an OWS exception on
+ * /wms, a DAP error on /opendap...), problem+json when the path is unknown or unreadable. */
+static void render_refusal(const nd_app *app, nd_req *rq, nd_resp *rs, const char *method, bool path_ok) {
+    bool known = false;
+    const nd_route *r = path_ok ? nd_router_match(app->router, method, rq->path, rq, &known) : NULL;
+    if (r && r->render_error) {
+        rq->route = r;
+        r->render_error(rq, rs);
+    } else {
+        nd_problem_render(rq, rs);
+    }
+}
+
 static enum MHD_Result answer(server *s, struct MHD_Connection *c, exchange *x, const char *method) {
     nd_req *rq = build_request(s, c, x, method);
     nd_resp rs = {0};
     int bad_query = nd_query_parse(rq->arena, rq->query, &rq->query_params);
-    if (nd_url_decode((char *)rq->path, false) < 0 || bad_query < 0) {
+    bool bad_path = nd_url_decode((char *)rq->path, false) < 0;
+    if (bad_path || bad_query < 0) {
         nd_fail(&rq->err, ND_E_BAD_REQUEST, "url", "Malformed percent-encoding in the URL");
-        nd_problem_render(rq, &rs);
+        render_refusal(s->app, rq, &rs, method, !bad_path);
     } else if (x->too_large) {
         nd_fail(&rq->err, ND_E_TOO_LARGE, "body", "The request body exceeds the limit of %lld bytes",
                 s->app->config->server.max_body);
-        nd_problem_render(rq, &rs);
+        render_refusal(s->app, rq, &rs, method, true);
     } else if (strcmp(method, "OPTIONS") == 0) {
         rs.status = 204; /* CORS preflight */
         nd_resp_header(rq, &rs, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
