@@ -8,7 +8,7 @@ set -u
 build=$1 seconds=$2 parallel=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-"kvp wps_xml cql2_text cql2_json dap_ce config_yaml geojson"}
+targets=${*:-"kvp wps_xml cql2_text cql2_json dap_ce config_yaml geojson jwt"}
 for t in $targets; do mkdir -p "$build/fuzz/$t/corpus"; done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_odr_violation=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
