@@ -44,7 +44,7 @@ static const nd_io inputs[] = {
     BAND_INPUT("blue_band", "blue", "1"),
     BAND_INPUT("nir_band", "near infrared", "4"),
     {.id = "tile", .title = "Tile size", .description = "Input pixels per tile side; tiles overlap by the "
-     "network's receptive field, so the result does not depend on it.", .type = ND_IO_INTEGER, .def = "128",
+     "network's receptive field, so the result does not depend on it.", .type = ND_IO_INTEGER, .def = "256",
      .has_min = true, .min = 16, .has_max = true, .max = 4096, .max_occurs = 1},
     {.id = "device", .title = "Device", .description = "auto (the GPU when there is one, else the CPU), cpu or "
      "cuda (refused when this server has no usable GPU).", .type = ND_IO_STRING, .allowed = device_values,

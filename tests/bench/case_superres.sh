@@ -2,7 +2,7 @@
 # Case superres: the super-resolution kernel (processes/superres) on the CPU against PyTorch's CPU
 # inference of the same network and weights (sr_model.py, python3-torch) on the same BENCH_SR_SIDE^2
 # 4-band image, both on 2 cores (taskset, 2 OpenBLAS / torch threads), best of BENCH_SR_REPEAT runs;
-# output Mpixel/s at scales 2 and 4 (nadir tiled by 128 with an 8-pixel halo, torch on the whole
+# output Mpixel/s at scales 2 and 4 (nadir tiled by 256 with an 8-pixel halo, torch on the whole
 # image at once), and the largest difference between the two outputs.
 # Usage: case_superres.sh NADIR_BIN   (normally through run.sh; the binary itself is not used)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -26,7 +26,7 @@ val() { sed -n "s/^$1 //p" "$2"; }
 bench_peer "PyTorch $($PY -c 'import torch; print(torch.__version__)') CPU inference of the same network (2 threads)"
 for s in 2 4; do
     bench_log "x$s: ${SIDE}x${SIDE} input, nadir"
-    bench_run "${PIN[@]}" "$BENCH_TMP/sr_bench" "$SRC/superres_x$s.bin" "$SIDE" 128 cpu "$REPEAT" \
+    bench_run "${PIN[@]}" "$BENCH_TMP/sr_bench" "$SRC/superres_x$s.bin" "$SIDE" 256 cpu "$REPEAT" \
         "$BENCH_TMP/in.f32" "$BENCH_TMP/nadir_x$s.f32" >"$BENCH_TMP/x$s.txt" || bench_die "nadir x$s failed"
     cat "$BENCH_TMP/x$s.txt" >&2
     bench_log "x$s: PyTorch"
