@@ -1,7 +1,7 @@
 """Trains the super-resolution networks (x2 and x4) by the Wald protocol and writes their weights beside
 this script (superres_x2.bin, superres_x4.bin) and the held-out test pairs into tests/data/superres/.
 
-    /usr/bin/python3 processes/superres/train.py [--samples var/samples] [--steps N] [--seed 7]
+    /usr/bin/python3 processes/superres/train.py [--samples var/samples] [--steps 400] [--seed 7]
 
 Data recipe (everything below is fixed by the seed):
   * the sharpest 4-band imagery at hand: the Landsat 7 ETM+ scene that r-cran-stars ships
@@ -13,7 +13,7 @@ Data recipe (everything below is fixed by the seed):
     s x s blocks (so both grids cover the same extent), border reflected;
   * per-band standardisation by the mean and standard deviation of the low-resolution input;
   * random 32 px (x2) / 24 px (x4) low-resolution patches with the 8 flips and rotations, batch 8,
-    L1 loss, Adam 1e-3 with cosine decay to 1e-5, 400 (x2) / 800 (x4) steps, torch.manual_seed(seed), numpy seed(seed),
+    L1 loss, Adam 1e-3 with cosine decay to 1e-5, --steps steps (400), torch.manual_seed(seed), numpy seed(seed),
     --threads 2 (PyTorch's CPU sums may differ in the last bits with another thread count).
 The network is sr_model.SR (3 residual blocks of 32 features). On the held-out rows it prints the PSNR
 and SSIM of the network and of bicubic interpolation per band."""
@@ -39,7 +39,6 @@ SPLIT_ROW, TEST_COLS = 264, 348
 MTF_NYQUIST = 0.3
 PATCH = {2: 32, 4: 24}
 BATCH = 8
-STEPS = {2: 400, 4: 800}  # x4 inverts a wider blur from fewer pixels: it needs more steps
 
 
 def psf_sigma(scale):
@@ -137,7 +136,7 @@ def write_tif(path, arr, gt, wkt, dtype):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", default=os.path.join(ROOT, "var", "samples"))
-    ap.add_argument("--steps", type=int, help="training steps (default: 400 at x2, 800 at x4)")
+    ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scales", default="2,4")
@@ -154,7 +153,7 @@ def main():
     test_gt = (gt[0], gt[1], gt[2], gt[3] + SPLIT_ROW * gt[5], gt[4], gt[5])
     write_tif(os.path.join(a.pairs, "heldout_hr.tif"), test_hr.astype(np.uint8), test_gt, wkt, gdal.GDT_Byte)
     for scale in (int(s) for s in a.scales.split(",")):
-        model = train(train_hr, scale, a.steps or STEPS[scale], a.seed)
+        model = train(train_hr, scale, a.steps, a.seed)
         sr_model.save(model, os.path.join(a.out, f"superres_x{scale}.bin"))
         lr = degrade(test_hr, scale)
         lgt = (test_gt[0], test_gt[1] * scale, 0, test_gt[3], 0, test_gt[5] * scale)
