@@ -13,6 +13,7 @@
 
 #include "nadir/catalog.h"
 #include "nadir/http.h"
+#include "nadir/vector.h"
 
 #define EXT_PROJ "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 #define EXT_RASTER "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
@@ -117,11 +118,14 @@ static json_t *file_href(const char *collection, const char *id) {
 
 /* The access points of a configured dataset on this server, stored as paths (made absolute when served). */
 static void server_assets(json_t *assets, const nd_dataset *ds, const double wgs[4], const char *t0, bool timed) {
-    if (!ds->nvars) return; /* vector datasets have no preview, coverage or DAP variables */
-    /* the layer a preview shows, named as WMS names them: the true-colour composite of a multiband image
-     * ("id/rgb"), else the first variable ("id/variable") */
+    /* vector datasets are maps only: no coverage, no DAP variables */
+    bool vector = !ds->nvars;
+    if (vector && !(ds->vector && ds->vector->nlayers)) return;
+    /* the layer a preview shows, named as WMS names them: the first layer of a vector dataset, the true-colour
+     * composite of a multiband image ("id/rgb"), else the first variable ("id/variable") */
     nd_buf layer = {0};
-    if (ds->kind == ND_DS_RASTER && ds->nvars >= 3) nd_buf_printf(&layer, "%s/rgb", ds->id);
+    if (vector) nd_buf_printf(&layer, "%s/%s", ds->id, ds->vector->layers[0].name);
+    else if (ds->kind == ND_DS_RASTER && ds->nvars >= 3) nd_buf_printf(&layer, "%s/rgb", ds->id);
     else nd_buf_printf(&layer, "%s/%s", ds->id, ds->vars[0].name);
     nd_buf b = {0};
     nd_buf_puts(&b, "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=");
@@ -137,6 +141,7 @@ static void server_assets(json_t *assets, const nd_dataset *ds, const double wgs
                                                  "application/xml", "title", "WMS layer", "wms:layers", layer.data,
                                                  "roles", "visual"));
     nd_buf_free(&layer);
+    if (vector) return nd_buf_free(&b);
     nd_buf_reset(&b);
     nd_buf_printf(&b, "/wcs?SERVICE=WCS&VERSION=2.0.1&REQUEST=GetCoverage&COVERAGEID=%s&FORMAT=image/tiff", ds->id);
     if (timed) nd_buf_printf(&b, "&SUBSET=time(\"%s\")", t0);
