@@ -215,10 +215,10 @@ static bool url_host(const char *url, char *host, size_t n) {
     if (!strncasecmp(url, "http://", 7)) p = url + 7;
     else if (!strncasecmp(url, "https://", 8)) p = url + 8;
     else return false;
-    /* User-info, backslashes and escapes in the authority are refused: clients (curl, GDAL, browsers) disagree
-     * on where "a:1@b", "a\\@b" or "a%2f@b" put the host, so a check here could pass what is fetched elsewhere. */
+    const char *at = NULL;
     for (const char *q = p; *q && *q != '/' && *q != '?' && *q != '#'; q++)
-        if (*q == '@' || *q == '\\' || *q == '%' || (unsigned char)*q <= ' ') return false;
+        if (*q == '@') at = q;
+    if (at) p = at + 1; /* user:password@host */
     size_t len;
     if (*p == '[') len = strcspn(p, "]") + 1;
     else len = strcspn(p, ":/?#");
@@ -231,6 +231,11 @@ static bool url_host(const char *url, char *host, size_t n) {
 bool nd_process_url_allowed(const nd_process_limits *lim, const char *url) {
     char host[256];
     if (!url || !url_host(url, host, sizeof host)) return false;
+    /* User-info, backslashes and escapes in the authority are refused: clients (curl, GDAL, browsers) disagree
+     * on where "a:1@b", "a\\@b" or "a%2f@b" put the host, so a check here could pass what is fetched elsewhere. */
+    const char *p = strstr(url, "://") + 3;
+    for (const char *q = p; *q && *q != '/' && *q != '?' && *q != '#'; q++)
+        if (*q == '@' || *q == '\\' || *q == '%' || (unsigned char)*q <= ' ') return false;
     for (size_t i = 0; lim && i < lim->nallowed_hosts; i++)
         if (strcasecmp(lim->allowed_hosts[i], host) == 0) return true;
     return false;
