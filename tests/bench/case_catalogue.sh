@@ -80,6 +80,7 @@ for ((r = 1; r <= BENCH_ROUNDS; r++)); do
 done
 
 # ---- paging: next links through PAGE_ITEMS results, 1000 a page --------------------------------
+cpu0=$(bench_cpu_ticks "$NADIR_PID")
 paging=$(/usr/bin/python3 - "$NADIR_URL" "$PAGE_ITEMS" <<'EOF'
 import re, sys, time, urllib.request
 # The client reads only numberReturned and the next link (the server's throughput is measured, not
@@ -97,8 +98,11 @@ while url and got < want:
 print(f"{got / (time.time() - t0):.0f} {got}")
 EOF
 ) || bench_die "paging failed"
+cpu1=$(bench_cpu_ticks "$NADIR_PID")
 read -r page_rate paged <<<"$paging"
-bench_log "paging: $paged items at $page_rate items/s"
+# the server's CPU per item paged: less sensitive to the machine's other work than items/s
+page_cpu=$(awk -v d=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$paged" 'BEGIN {printf "%.1f\n", d / hz * 1e6 / n}')
+bench_log "paging: $paged items at $page_rate items/s, $page_cpu us of server CPU per item"
 nadir_stop
 
 bench_peer "the goals of issue 6 (no STAC peer installed here; pgstac users report 2.4 s per 1,000 items)"
@@ -109,5 +113,7 @@ bench_metric search_requests/s "$(bench_median "${rps[@]}")" 100 higher -
 # the server's CPU per search: what latency becomes on idle cores, whatever else the machine runs
 bench_metric search_cpu_us/request "$(bench_median "${cpu[@]}")" 20000 lower -
 bench_metric paging_items/s "$page_rate" 20000 higher 1
+# 20,000 items/s on 2 CPUs leave at most 100 us of CPU per item
+bench_metric paging_cpu_us/item "$page_cpu" 100 lower -
 bench_note "catalogue: $ITEMS items (0.1-1° polygons, 5 years); search: wrk ${WRK_OPTS[*]} -d $BENCH_DURATION, random 10°x10° bbox + 1-month datetime, limit=100, median of $BENCH_ROUNDS rounds; paging: $paged items by next links, limit=1000, one client"
 if ((errors > 0)); then bench_note "catalogue: $errors socket errors or non-2xx/3xx answers during the search runs"; fi
