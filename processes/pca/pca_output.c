@@ -208,3 +208,124 @@ json_t *nd_pca_stac_item(nd_kernel_env *env, const nd_pca_l1b *f, const nd_pca_s
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:[]}", "type", "Feature", "stac_version", "1.0.0", "id",
                      job, "geometry", geom, "bbox", bbox, "properties", props, "assets", assets, "links");
 }
+
+/* Copies variable `name` of in (count values from start 0) into out at start, as doubles or bytes. */
+static int copy_var(int in, int out, const char *name, int ndims, const size_t *count, const size_t *start, nd_error *err) {
+    int rc = 0, vi, vo;
+    size_t n = 1;
+    for (int d = 0; d < ndims; d++) n *= count[d];
+    size_t zero[3] = {0, 0, 0};
+    double *buf = nd_xmalloc((n ? n : 1) * sizeof *buf);
+    NC(nc_inq_varid(in, name, &vi));
+    NC(nc_inq_varid(out, name, &vo));
+    if (n) {
+        NC(nc_get_vara_double(in, vi, zero, count, buf));
+        NC(nc_put_vara_double(out, vo, start, count, buf));
+    }
+done:
+    free(buf);
+    return rc;
+}
+
+/* Adds file_index along dimension dim of an open file, the worker's file each row came from. */
+static int def_file_index(int nc, const char *dim, int *var, nd_error *err) {
+    int rc = 0, d;
+    NC(nc_redef(nc));
+    NC(nc_inq_dimid(nc, dim, &d));
+    NC(nc_def_var(nc, "file_index", NC_INT, 1, &d, var));
+    ATT(nc, *var, "long_name", "position of the input file in the summary's files list");
+    NC(nc_enddef(nc));
+done:
+    return rc;
+}
+
+static int put_ints(int nc, int var, size_t start, size_t count, const int *v) {
+    return nc_put_vara_int(nc, var, &start, &count, v) != NC_NOERR;
+}
+
+int nd_pca_gather(nd_kernel_env *env, char *const *dirs, size_t n, nd_error *err) {
+    int rc = 0, *in = nd_xmalloc(n * 2 * sizeof *in), *idx = NULL, fi_sc = -1, fi_se = -1, d, v;
+    size_t *nscan = nd_xmalloc(n * sizeof *nscan), *nsel = nd_xmalloc(n * sizeof *nsel), total = 0, npix = 0, np = 0;
+    scores_nc sc = {.nc = -1};
+    selected_nc se = {.nc = -1};
+    nd_pca_l1b f = {0};
+    double thr = NAN;
+    char path[4096];
+    for (size_t i = 0; i < 2 * n; i++) in[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t pix, m;
+        snprintf(path, sizeof path, "%s/scores.nc", dirs[i]);
+        NC(nc_open(path, NC_NOWRITE, &in[2 * i]));
+        snprintf(path, sizeof path, "%s/selected.nc", dirs[i]);
+        NC(nc_open(path, NC_NOWRITE, &in[2 * i + 1]));
+        NC(nc_inq_dimid(in[2 * i], "scanline", &d));
+        NC(nc_inq_dimlen(in[2 * i], d, &nscan[i]));
+        NC(nc_inq_dimid(in[2 * i], "ground_pixel", &d));
+        NC(nc_inq_dimlen(in[2 * i], d, &pix));
+        NC(nc_inq_dimid(in[2 * i], "pc", &d));
+        NC(nc_inq_dimlen(in[2 * i], d, &np));
+        NC(nc_inq_dimid(in[2 * i + 1], "spectrum", &d));
+        NC(nc_inq_dimlen(in[2 * i + 1], d, &nsel[i]));
+        NC(nc_inq_dimid(in[2 * i + 1], "channel", &d));
+        NC(nc_inq_dimlen(in[2 * i + 1], d, &m));
+        if (i == 0) {
+            npix = pix, f.m = (int)m;
+            f.wl = nd_xmalloc(m * sizeof *f.wl);
+            NC(nc_inq_varid(in[1], "wavelength", &v));
+            NC(nc_get_var_double(in[1], v, f.wl));
+            NC(nc_get_att_double(in[0], NC_GLOBAL, "score_threshold", &thr));
+        } else if (pix != npix || (int)m != f.m) {
+            rc = nd_fail(err, ND_E_INVALID_PARAM, "collection", "file %zu has %zu ground pixels and %zu channels, the "
+                         "first %zu and %d: the files cannot be gathered", i, pix, m, npix, f.m);
+            goto done;
+        }
+        total += nscan[i];
+    }
+    f.nscan = total, f.npix = npix;
+    snprintf(path, sizeof path, "%s/scores.nc", env->dir);
+    if ((rc = def_scores(path, &f, (int)np, thr, &sc, err)) < 0 || (rc = def_file_index(sc.nc, "scanline", &fi_sc, err)) < 0)
+        goto done;
+    snprintf(path, sizeof path, "%s/selected.nc", env->dir);
+    if ((rc = def_selected(path, &f, &se, err)) < 0 || (rc = def_file_index(se.nc, "spectrum", &fi_se, err)) < 0)
+        goto done;
+    size_t s0 = 0, k0 = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t st2[2] = {s0, 0}, ct2[2] = {nscan[i], npix}, st3[3] = {s0, 0, 0}, ct3[3] = {nscan[i], npix, np};
+        const char *v2[] = {"latitude", "longitude", "score", "zscore", "flag"};
+        for (int j = 0; j < 5 && rc == 0; j++) rc = copy_var(in[2 * i], sc.nc, v2[j], 2, ct2, st2, err);
+        if (rc == 0) rc = copy_var(in[2 * i], sc.nc, "pc_score", 3, ct3, st3, err);
+        idx = nd_xrealloc(idx, (nscan[i] + nsel[i] + 1) * sizeof *idx);
+        for (size_t j = 0; j < nscan[i] + nsel[i]; j++) idx[j] = (int)i;
+        if (rc == 0 && nscan[i] && (put_ints(sc.nc, fi_sc, s0, nscan[i], idx) || (nsel[i] && put_ints(se.nc, fi_se, k0, nsel[i], idx))))
+            rc = nd_fail(err, ND_E_IO, "", "writing file_index failed");
+        /* The selected spectra keep their scanline in the concatenated scores. */
+        if (rc == 0 && nsel[i]) {
+            int vs, vo;
+            size_t z[1] = {0}, c1[1] = {nsel[i]}, k1[1] = {k0};
+            NC(nc_inq_varid(in[2 * i + 1], "scanline_index", &vs));
+            NC(nc_get_vara_int(in[2 * i + 1], vs, z, c1, idx));
+            for (size_t j = 0; j < nsel[i]; j++) idx[j] += (int)s0;
+            NC(nc_inq_varid(se.nc, "scanline_index", &vo));
+            NC(nc_put_vara_int(se.nc, vo, k1, c1, idx));
+            size_t ks[2] = {k0, 0}, kc[2] = {nsel[i], (size_t)f.m};
+            const char *v1[] = {"ground_pixel_index", "latitude", "longitude", "score"};
+            for (int j = 0; j < 4 && rc == 0; j++) rc = copy_var(in[2 * i + 1], se.nc, v1[j], 1, c1, k1, err);
+            if (rc == 0) rc = copy_var(in[2 * i + 1], se.nc, "radiance", 2, kc, ks, err);
+            if (rc == 0) rc = copy_var(in[2 * i + 1], se.nc, "residual", 2, kc, ks, err);
+        }
+        s0 += nscan[i], k0 += nsel[i];
+    }
+    free(idx);
+    idx = NULL;
+done:
+    free(idx);
+    for (size_t i = 0; i < 2 * n; i++)
+        if (in[i] >= 0) nc_close(in[i]);
+    if (sc.nc >= 0 && nc_close(sc.nc) != NC_NOERR && rc == 0) rc = nd_fail(err, ND_E_IO, "", "closing scores.nc failed");
+    if (se.nc >= 0 && nc_close(se.nc) != NC_NOERR && rc == 0) rc = nd_fail(err, ND_E_IO, "", "closing selected.nc failed");
+    free(in);
+    free(nscan);
+    free(nsel);
+    free(f.wl);
+    return rc;
+}

@@ -26,8 +26,14 @@ static const nd_io inputs[] = {
      "holding the spectra files (radiance(scanline, ground_pixel, channel) with wavelength(channel), "
      "latitude/longitude and optionally noise(channel)), as `nadir ingest` put them there.",
      .type = ND_IO_STRING, .min_occurs = 1, .max_occurs = 1, .max_bytes = 256},
-    {.id = "item", .title = "Item", .description = "The STAC item (one spectra file) of that collection.",
-     .type = ND_IO_STRING, .min_occurs = 1, .max_occurs = 1, .max_bytes = 256},
+    {.id = "item", .title = "Item", .description = "The STAC item (one spectra file) of that collection; absent: "
+     "every item of the collection (within 'datetime' when given), one task per file on a pool of worker "
+     "processes, gathered into one result.", .type = ND_IO_STRING, .max_occurs = 1, .max_bytes = 256},
+    {.id = "datetime", .title = "Time range", .description = "Without 'item': only the items of the collection in "
+     "this RFC 3339 interval (start/end, '..' open).", .type = ND_IO_STRING, .max_occurs = 1, .max_bytes = 100},
+    {.id = "workers", .title = "Worker processes", .description = "Without 'item': files screened at once; 0: the "
+     "job's threads setting (jobs.threads).", .type = ND_IO_INTEGER, .def = "0", .has_min = true, .min = 0,
+     .has_max = true, .max = 64, .max_occurs = 1},
     {.id = "components", .title = "Components", .description = "Number of principal components K; 0: chosen "
      "from 'variance', or when it is absent the eigenvalues above the noise floor.",
      .type = ND_IO_INTEGER, .def = "0", .has_min = true, .min = 0, .has_max = true, .max = 1000, .max_occurs = 1},
@@ -242,66 +248,122 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     if (device && !strcmp(device, "cuda"))
         return nd_fail(err, ND_E_INVALID_PARAM, "device", "device 'cuda' is not available: this build has no CUDA "
                        "path for pca-screening");
-    char *path = item_file(env, json_string_value(json_object_get(in, "collection")),
-                           json_string_value(json_object_get(in, "item")), err);
+    const char *coll = json_string_value(json_object_get(in, "collection"));
+    if (!json_object_get(in, "item")) return nd_pca_screen_many(env, coll, in, out, err);
+    char *path = item_file(env, coll, json_string_value(json_object_get(in, "item")), err);
     if (!path) return -(int)err->code;
     int rc = nd_pca_screen_file(env, path, in, out, err);
     free(path);
     return rc;
 }
 
-int nd_pca_screen_file(nd_kernel_env *env, const char *path, const json_t *in, json_t *out, nd_error *err) {
-    run_ctx c = {.env = env, .err = err};
+/* Appends the sample of one more file to *x (n spectra of m channels so far). */
+static int sample_file(run_ctx *c, const char *path, const char *name, size_t cap, size_t nfiles, double **x, size_t *n, int *m,
+                       double **wl, double **noise) {
     char e[512];
-    if (nd_pca_l1b_open(path, &c.f, e, sizeof e) < 0) return nd_fail(err, ND_E_INVALID_PARAM, "item", "%s", e);
-    int m = c.f.m, rc = 0;
-    c.scan_block = ND_PCA_BLOCK / c.f.npix ? ND_PCA_BLOCK / c.f.npix : 1;
+    if (nd_pca_l1b_open(path, &c->f, e, sizeof e) < 0)
+        return nd_fail(c->err, ND_E_INVALID_PARAM, "item", "item '%s': %s", name, e);
+    int rc = 0;
+    if (!*m) {
+        *m = c->f.m;
+        *wl = nd_xmalloc((size_t)*m * sizeof **wl);
+        memcpy(*wl, c->f.wl, (size_t)*m * sizeof **wl);
+        if (c->f.noise) {
+            *noise = nd_xmalloc((size_t)*m * sizeof **noise);
+            memcpy(*noise, c->f.noise, (size_t)*m * sizeof **noise);
+        }
+    } else if (c->f.m != *m) {
+        rc = nd_fail(c->err, ND_E_INVALID_PARAM, "item", "item '%s' has %d channels, the first file %d", name,
+                     c->f.m, *m);
+    }
+    if (rc == 0) {
+        c->scan_block = ND_PCA_BLOCK / c->f.npix ? ND_PCA_BLOCK / c->f.npix : 1;
+        if (cap * (size_t)*m > MAX_SAMPLE_VALUES) cap = MAX_SAMPLE_VALUES / (size_t)*m;
+        cap = cap / nfiles > 10 ? cap / nfiles : 10; /* an even share from every file: the basis sees the whole period */
+        size_t k;
+        double *part = read_sample(c, cap, &k);
+        *x = nd_xrealloc(*x, (*n + k) * (size_t)*m * sizeof **x);
+        memcpy(*x + *n * (size_t)*m, part, k * (size_t)*m * sizeof *part);
+        *n += k;
+        free(part);
+    }
+    nd_pca_l1b_close(&c->f);
+    memset(&c->f, 0, sizeof c->f);
+    return rc;
+}
+
+int nd_pca_reference(nd_kernel_env *env, char *const *paths, char *const *names, size_t nfiles, const json_t *in,
+                     nd_pca_basis *b, double *threshold, nd_error *err) {
+    run_ctx c = {.env = env, .err = err};
     json_int_t k = json_integer_value(json_object_get(in, "components"));
     double variance = json_is_number(json_object_get(in, "variance")) ? json_number_value(json_object_get(in, "variance")) : 0;
     double thr_in = json_number_value(json_object_get(in, "threshold"));
     const char *basis_job = json_string_value(json_object_get(in, "basis"));
     size_t cap = (size_t)json_integer_value(json_object_get(in, "sample"));
-    if (cap * (size_t)m > MAX_SAMPLE_VALUES) cap = MAX_SAMPLE_VALUES / (size_t)m;
-    nd_pca_basis b = {0};
-    double *sample = NULL, *sscore = NULL, threshold = 0;
+    double *sample = NULL, *sscore = NULL, *wl = NULL, *noise = NULL;
     size_t ns = 0;
-    if (k >= m) {
-        rc = nd_fail(err, ND_E_INVALID_PARAM, "components", "%lld components asked for but the spectra have %d "
-                     "channels (at most %d)", (long long)k, m, m - 1);
-        goto done;
-    }
+    int m = 0, rc = 0;
+    memset(b, 0, sizeof *b);
     if ((rc = progress(&c, 1, "reading the reference set")) < 0) goto done;
-    sample = read_sample(&c, cap, &ns);
+    for (size_t i = 0; i < nfiles; i++) {
+        if ((rc = sample_file(&c, paths[i], names[i], cap, nfiles, &sample, &ns, &m, &wl, &noise)) < 0)
+            goto done;
+        if (k >= m) {
+            rc = nd_fail(err, ND_E_INVALID_PARAM, "components", "%lld components asked for but the spectra have %d "
+                         "channels (at most %d)", (long long)k, m, m - 1);
+            goto done;
+        }
+        if (nfiles > 1 && (rc = progress(&c, 1 + (int)(4 * (i + 1) / nfiles), "reading the reference set")) < 0)
+            goto done;
+    }
     if (ns < 10) {
         rc = nd_fail(err, ND_E_INVALID_PARAM, "item", "the spectra hold %zu valid spectra (all-NaN, fill or "
                      "negative radiances elsewhere): too few to screen", ns);
         goto done;
     }
+    c.f.m = m;
     sscore = nd_xmalloc(ns * sizeof *sscore);
     if (basis_job) {
-        if ((rc = load_basis(&c, basis_job, &b)) < 0) goto done;
-        nd_pca_score(&b, sample, ns, &(nd_pca_result){.score = sscore});
+        if ((rc = load_basis(&c, basis_job, b)) < 0) goto done;
+        nd_pca_score(b, sample, ns, &(nd_pca_result){.score = sscore});
     } else {
-        double *noise = nd_xmalloc((size_t)m * sizeof *noise);
-        if (c.f.noise) memcpy(noise, c.f.noise, (size_t)m * sizeof *noise);
-        else estimate_noise(sample, ns, m, noise);
+        if (!noise) {
+            noise = nd_xmalloc((size_t)m * sizeof *noise);
+            estimate_noise(sample, ns, m, noise);
+        }
         if ((rc = progress(&c, 5, "training")) < 0 ||
             (rc = train(&c, sample, ns, noise, (int)k, variance,
-                        (int)json_integer_value(json_object_get(in, "retrain")), &b, sscore)) < 0) {
-            free(noise);
+                        (int)json_integer_value(json_object_get(in, "retrain")), b, sscore)) < 0)
             goto done;
-        }
-        free(noise);
     }
-    threshold = thr_in < 1 ? nd_pca_quantile(sscore, ns, thr_in) : thr_in;
-    free(sample);
-    sample = NULL;
-    char bpath[4096];
+    *threshold = thr_in < 1 ? nd_pca_quantile(sscore, ns, thr_in) : thr_in;
+    char bpath[4096], e[256];
     snprintf(bpath, sizeof bpath, "%s/basis.nc", env->dir);
-    if (nd_pca_basis_write(bpath, &b, c.f.wl, e, sizeof e) < 0) {
-        rc = nd_fail(err, ND_E_IO, "", "the basis could not be written");
-        goto done;
+    if (nd_pca_basis_write(bpath, b, wl, e, sizeof e) < 0) rc = nd_fail(err, ND_E_IO, "", "the basis could not be written");
+done:
+    if (rc < 0) nd_pca_basis_free(b);
+    free(sample);
+    free(sscore);
+    free(wl);
+    free(noise);
+    return rc;
+}
+
+int nd_pca_screen_file(nd_kernel_env *env, const char *path, const json_t *in, json_t *out, nd_error *err) {
+    run_ctx c = {.env = env, .err = err};
+    char e[512];
+    const char *basis_job = json_string_value(json_object_get(in, "basis"));
+    const char *name = json_string_value(json_object_get(in, "item"));
+    char *paths[1] = {(char *)path}, *names[1] = {(char *)(name ? name : "item")};
+    nd_pca_basis b = {0};
+    double threshold = 0;
+    int rc = nd_pca_reference(env, paths, names, 1, in, &b, &threshold, err);
+    if (rc < 0) return rc;
+    if (nd_pca_l1b_open(path, &c.f, e, sizeof e) < 0) {
+        nd_pca_basis_free(&b);
+        return nd_fail(err, ND_E_INVALID_PARAM, "item", "%s", e);
     }
+    int m = c.f.m;
     nd_pca_screen_stats st = {0};
     if ((rc = nd_pca_screen_write(env, &c.f, &b, threshold, &st, err)) < 0) goto done;
     json_t *summary = json_pack("{s:I, s:I, s:I, s:f, s:f, s:i, s:i, s:I, s:s, s:s}", "spectra",
@@ -310,20 +372,23 @@ int nd_pca_screen_file(nd_kernel_env *env, const char *path, const json_t *in, j
                                 st.valid ? (double)st.flagged / (double)st.valid : 0.0, "threshold", threshold,
                                 "components", b.k, "channels", m, "reference_spectra", (json_int_t)b.ntrain,
                                 "covariance", "OpenBLAS dsyrk", "basis_from", basis_job ? basis_job : "this job");
-    json_t *item = nd_pca_stac_item(env, &c.f, &st, summary);
+    nd_pca_set_outputs(env, &c.f, &st, summary, out);
+    progress(&c, 100, "done");
+done:
+    nd_pca_basis_free(&b);
+    nd_pca_l1b_close(&c.f);
+    return rc;
+}
+
+void nd_pca_set_outputs(nd_kernel_env *env, const nd_pca_l1b *f, const nd_pca_screen_stats *st, json_t *summary,
+                        json_t *out) {
+    json_t *item = nd_pca_stac_item(env, f, st, summary);
     json_object_set_new(out, "summary", json_pack("{s:o, s:s}", "value", summary, "mediaType", "application/json"));
     json_object_set_new(out, "item", json_pack("{s:o, s:s}", "value", item, "mediaType", "application/geo+json"));
     json_object_set_new(out, "scores", json_pack("{s:s, s:s}", "file", "scores.nc", "mediaType", "application/x-netcdf"));
     json_object_set_new(out, "selected",
                         json_pack("{s:s, s:s}", "file", "selected.nc", "mediaType", "application/x-netcdf"));
     json_object_set_new(out, "basis", json_pack("{s:s, s:s}", "file", "basis.nc", "mediaType", "application/x-netcdf"));
-    progress(&c, 100, "done");
-done:
-    free(sample);
-    free(sscore);
-    nd_pca_basis_free(&b);
-    nd_pca_l1b_close(&c.f);
-    return rc;
 }
 
 const nd_process nd_process_pca_screening = {

@@ -121,6 +121,19 @@ def atm(demo_dir, tmp_path_factory):
     text += f"catalog:\n  database: {var}/catalog.db\njobs:\n  workers: 2\n  timeout_s: 120\n"
     subprocess.run([NADIR, "ingest", "--database", str(var / "catalog.db"), "--collection", "l1b", "--quiet", *files],
                    check=True, capture_output=True, timeout=120)
+    # many files: three orbits of one collection, and a collection with a file broken after its ingest
+    many = [str(work / f"orbit{i}.nc") for i in range(3)]
+    for i, f in enumerate(many):
+        write_spectra(f, seed=11 + i)
+    broken = [str(work / "good.nc"), str(work / "broken.nc")]
+    write_spectra(broken[0], seed=21)
+    write_spectra(broken[1], seed=22)
+    for coll, fs in (("l1bmany", many), ("l1bbroken", broken)):
+        subprocess.run([NADIR, "ingest", "--database", str(var / "catalog.db"), "--collection", coll, "--quiet", *fs],
+                       check=True, capture_output=True, timeout=120)
+    with open(broken[1], "r+b") as f:
+        f.seek(2000)
+        f.write(b"\0" * 20000)
     s = Server(str(work), text)
     s.truth = truth
     yield s
@@ -231,7 +244,8 @@ def test_pca_bad_input_fails_clearly(atm, inputs, message):
 
 
 def test_pca_refused_before_a_job(atm):
-    for inputs in ({"collection": "l1b"}, {"collection": "l1b", "item": "spectra", "components": -1},
+    for inputs in ({"item": "spectra"}, {"collection": "l1b", "item": "spectra", "components": -1},
+                   {"collection": "l1b", "workers": 0.5},
                    {"collection": "l1b", "item": "spectra", "device": "tpu"}, {"collection": "l1b", "item": "spectra", "basis": "../../etc"}):
         r = requests.post(f"{atm.url}/processes/pca-screening/execution", json={"inputs": inputs},
                           headers={"Prefer": "respond-async"})
@@ -367,3 +381,51 @@ def test_plume_maps_are_published(atm):
     # the sources (GeoJSON) are a WMS vector layer
     caps = requests.get(f"{atm.url}/wms", params={"SERVICE": "WMS", "REQUEST": "GetCapabilities"}).text
     assert f"<Name>{job}-sources/" in caps
+
+
+def test_pca_many_files_gather_equals_each_file_alone(atm, tmp_path):
+    """A collection of three files: one basis, a pool of two worker processes, one gathered result whose rows for
+    each file equal screening that file alone with the same basis and threshold."""
+    job, st, seen = run_async(atm, "pca-screening", {"collection": "l1bmany", "components": K_TRUE, "workers": 2})
+    assert st["status"] == "successful", st
+    assert max(seen) == 100
+    res = requests.get(f"{atm.url}/jobs/{job}/results").json()
+    summary = res["summary"]["value"]
+    assert summary["nfiles"] == 3 and summary["workers"] == 2
+    assert sorted(f["item"] for f in summary["files"]) == ["orbit0", "orbit1", "orbit2"]
+    assert summary["spectra"] == 3 * NSCAN * NPIX and summary["valid"] == 3 * NSCAN * NPIX
+    assert summary["flagged"] == sum(f["flagged"] for f in summary["files"]) > 3 * 20
+    assert res["item"]["value"]["properties"]["pca:flagged"] == summary["flagged"]
+    with Dataset(fetch(atm, job, "scores", str(tmp_path / "all.nc"))) as nc:
+        fi, score, flag = nc["file_index"][:], nc["score"][:], nc["flag"][:]
+        pcs = nc["pc_score"][:]
+        assert score.shape == (3 * NSCAN, NPIX)
+    with Dataset(fetch(atm, job, "selected", str(tmp_path / "allsel.nc"))) as nc:
+        sfi, srad, sscan = nc["file_index"][:], nc["radiance"][:], nc["scanline_index"][:]
+        assert len(sfi) == summary["flagged"]
+        assert np.all(flag[sscan, nc["ground_pixel_index"][:]] == 1)
+    for i, f in enumerate(summary["files"]):
+        one, st1, _ = run_async(atm, "pca-screening", {"collection": "l1bmany", "item": f["item"], "basis": job,
+                                                       "threshold": summary["threshold"]})
+        assert st1["status"] == "successful", st1
+        s1 = requests.get(f"{atm.url}/jobs/{one}/results").json()["summary"]["value"]
+        assert (s1["valid"], s1["flagged"]) == (f["valid"], f["flagged"])
+        rows = fi == i
+        with Dataset(fetch(atm, one, "scores", str(tmp_path / f"one{i}.nc"))) as nc:
+            assert np.array_equal(nc["score"][:], score[rows])
+            assert np.array_equal(nc["flag"][:], flag[rows])
+            assert np.array_equal(nc["pc_score"][:], pcs[rows])
+        with Dataset(fetch(atm, one, "selected", str(tmp_path / f"sel{i}.nc"))) as nc:
+            assert np.array_equal(nc["radiance"][:], srad[sfi == i])
+            assert np.array_equal(nc["scanline_index"][:] + NSCAN * i, sscan[sfi == i])
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"collection": "l1bbroken", "components": K_TRUE}, "broken"),
+    ({"collection": "l1bmany", "datetime": "1990-01-01T00:00:00Z/1990-01-02T00:00:00Z"}, "no items in"),
+    ({"collection": "nothing-here"}, "no items"),
+])
+def test_pca_many_files_fail_clearly(atm, inputs, message):
+    job, st, _ = run_async(atm, "pca-screening", inputs)
+    assert st["status"] == "failed"
+    assert message in st.get("message", ""), st
