@@ -573,7 +573,11 @@ done:
     sqlite3_finalize(qry);
     sqlite3_finalize(coll);
     sqlite3_finalize(del);
-    exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, 0);
+    /* a COMMIT can fail (full disk, I/O error): then nothing was stored, and the caller must not say 201 */
+    if (exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, 0) && rc == 0) {
+        rc = db_fail(e, db);
+        exec(db, "ROLLBACK", NULL, 0); /* no transaction may stay open on a pooled connection */
+    }
     /* a large load changes what the planner should do: refresh its statistics from a sample */
     if (rc == 0 && n >= 1000) exec(db, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002", NULL, 0);
     nd_cat_release(c, db);

@@ -292,3 +292,30 @@ ND_TEST(items_validated_and_replaced) {
     CHECK(nd_cat_get_item(c, "c", "i0000") == NULL);
     nd_cat_close(c);
 }
+
+static int refuse_commit(void *arg) {
+    (void)arg;
+    return 1; /* turns the COMMIT into a rollback that fails, as a full disk or an I/O error would */
+}
+
+/* A write whose COMMIT fails is an error (no 201 for items that are not stored), and the connection goes
+ * back to the pool with no transaction left open. */
+ND_TEST(failed_commit_is_an_error) {
+    nd_cat *c = filled(1);
+    nd_error e = {0};
+    json_t *it = json_loads("{\"type\":\"Feature\",\"id\":\"late\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]},"
+                            "\"properties\":{\"datetime\":\"2024-01-01T00:00:00Z\"}}", 0, NULL);
+    sqlite3 *dbs[2] = {nd_cat_acquire(c), nd_cat_acquire(c)};
+    for (int i = 0; i < 2; i++) sqlite3_commit_hook(dbs[i], refuse_commit, NULL);
+    for (int i = 0; i < 2; i++) nd_cat_release(c, dbs[i]);
+    CHECK(nd_cat_put_items(c, "c", &it, 1, ND_PUT_CREATE, &e) < 0);
+    CHECK_INT(e.code, ND_E_INTERNAL);
+    for (int i = 0; i < 2; i++) sqlite3_commit_hook(dbs[i], NULL, NULL);
+    CHECK(nd_cat_get_item(c, "c", "late") == NULL);
+    CHECK_INT(nd_cat_put_items(c, "c", &it, 1, ND_PUT_CREATE, &e), 0);
+    json_t *got = nd_cat_get_item(c, "c", "late");
+    CHECK(got != NULL);
+    json_decref(got);
+    json_decref(it);
+    nd_cat_close(c);
+}
