@@ -29,6 +29,8 @@ static const char *const geojson_fmt[] = {"application/geo+json", NULL};
 static const char *const csv_fmt[] = {"text/csv", NULL};
 static const char *const png_fmt[] = {"image/png", NULL};
 
+static const char *const apriori_fmt[] = {"application/geo+json", "text/csv", NULL};
+
 static const nd_io inputs[] = {
     {.id = "dataset", .title = "Trace-gas maps", .description = "A gridded (lon/lat) dataset of this server with "
      "a time axis: one map of the column per time step.", .type = ND_IO_DATASET, .min_occurs = 1, .max_occurs = 1},
@@ -55,6 +57,13 @@ static const nd_io inputs[] = {
      "many pixels are one persistent source.", .type = ND_IO_NUMBER, .def = "3", .has_min = true, .min = 0.5,
      .has_max = true, .max = 50, .max_occurs = 1},
     {.id = "device", .title = "Device", .type = ND_IO_STRING, .allowed = device_values, .def = "auto", .max_occurs = 1},
+    {.id = "apriori", .title = "A-priori sources", .description = "Known sources: a GeoJSON FeatureCollection of "
+     "points (name in properties.name) or CSV lines name,lon,lat. The summary says which were found, with their "
+     "emission; the detected sources carry the name of the known one nearest them.", .type = ND_IO_COMPLEX,
+     .formats = apriori_fmt, .max_bytes = 1u << 20, .max_occurs = 1},
+    {.id = "apriori_radius", .title = "A-priori radius", .description = "A known source is found when a detected "
+     "persistent source lies within this many pixels of it.", .type = ND_IO_NUMBER, .def = "3", .has_min = true,
+     .min = 0.5, .has_max = true, .max = 50, .max_occurs = 1},
 };
 
 static const nd_io outputs[] = {
@@ -162,6 +171,12 @@ typedef struct run_ctx {
 } run_ctx;
 
 static int check(const json_t *in, const nd_process_limits *lim, nd_error *err) {
+    json_t *ap = json_object_get(in, "apriori");
+    if (ap) {
+        nd_plume_apriori a;
+        if (nd_plume_apriori_parse(json_object_get(ap, "value"), &a, err) < 0) return -(int)err->code;
+        nd_plume_apriori_free(&a);
+    }
     const nd_dataset *ds = lim && lim->datasets ? nd_registry_get(lim->datasets, json_string_value(json_object_get(in, "dataset"))) : NULL;
     if (!ds) return 0;
     if (!var_or_fail(ds, json_string_value(json_object_get(in, "variable")), "variable", err)) return -(int)err->code;
@@ -208,9 +223,17 @@ static int run(nd_kernel_env *env, const json_t *in, json_t *out, nd_error *err)
     double latc = c.r.lat0 + 0.5 * (c.r.grid.height - 1) * c.r.dlat;
     c.dx = EARTH_RADIUS * cos(latc * M_PI / 180) * c.r.dlon * M_PI / 180;
     c.dy = EARTH_RADIUS * fabs(c.r.dlat) * M_PI / 180;
+    nd_plume_apriori ap = {0};
+    if (json_object_get(in, "apriori") && (rc = nd_plume_apriori_parse(json_object_get(json_object_get(in, "apriori"),
+                                                                                       "value"), &ap, err)) < 0)
+        goto done;
     rc = nd_plume_run_days(&c.r.grid, ds, vo, vq, json_number_value(json_object_get(in, "qa_min")), wds, vu, vv, t0, nt,
                            c.dx, c.dy, (int)json_integer_value(json_object_get(in, "window")),
                            json_number_value(json_object_get(in, "cluster_radius")), env, out, err);
+    if (rc == 0 && ap.n)
+        rc = nd_plume_apriori_match(env, &ap, json_number_value(json_object_get(in, "apriori_radius")) * fmax(c.dx, c.dy),
+                                    json_object_get(json_object_get(out, "summary"), "value"), err);
+    nd_plume_apriori_free(&ap);
 done:
     nd_dataset_free(ds);
     if (wd) nd_dataset_free(wd);

@@ -39,4 +39,19 @@ int nd_plume_quicklook(nd_kernel_env *env, const unsigned char *maxflag, int nx,
  * per day, noise and cloud gaps) and their truth (dir/plume/sources_truth.csv). */
 int nd_plume_demo_write(const char *dir, char *err, size_t errlen);
 
+/* An a-priori source list (input 'apriori'): known sources by name and position. */
+typedef struct nd_plume_apriori {
+    struct { char name[64]; double lon, lat; } *src;
+    size_t n;
+} nd_plume_apriori;
+/* Parses a GeoJSON FeatureCollection of points (name from properties.name) or CSV text name,lon,lat. */
+int nd_plume_apriori_parse(const json_t *value, nd_plume_apriori *a, nd_error *err);
+int nd_plume_apriori_add(nd_plume_apriori *a, const char *name, double lon, double lat, nd_error *err);
+void nd_plume_apriori_free(nd_plume_apriori *a);
+/* Finds each a-priori source among env->dir/sources.geojson (nearest within radius_m), labels the detected
+ * sources ('apriori' property) and adds 'apriori' (per known source: found, source, distance_m, emission,
+ * emission_uncertainty, detections) and 'apriori_found' to summary. */
+int nd_plume_apriori_match(nd_kernel_env *env, const nd_plume_apriori *a, double radius_m, json_t *summary,
+                           nd_error *err);
+
 #endif

@@ -299,6 +299,48 @@ def test_plume_detection_finds_the_sources(atm, tmp_path):
     assert item["type"] == "Feature" and item["properties"]["plume:sources"] == len(found)
 
 
+def plume_lonlat(c0, r0):
+    return PLON0 + (c0 + 0.5) * PSTEP, PLAT1 - (r0 + 0.5) * PSTEP
+
+
+def test_plume_apriori_sources_found_with_their_rates(atm):
+    """The six true sources and two decoys (no emission there) as a GeoJSON a-priori list: the true ones are
+    found with their rates, the decoys are not, and the detected sources carry the known names."""
+    known = [(f"true{i}", *plume_lonlat(c0, r0), q) for i, (c0, r0, q) in enumerate(PLUME_SOURCES)]
+    decoys = [("decoy0", *plume_lonlat(20, 230)), ("decoy1", *plume_lonlat(285, 10))]
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": {"name": n}}
+        for n, lon, lat, *_ in known + decoys]}
+    job, st, _ = run_async(atm, "plume-detection", dict(PLUME_IN, apriori={"value": fc, "mediaType":
+                                                                            "application/geo+json"}), timeout=120)
+    assert st["status"] == "successful", st
+    summary = requests.get(f"{atm.url}/jobs/{job}/results").json()["summary"]["value"]
+    got = {a["name"]: a for a in summary["apriori"]}
+    assert len(got) == 8 and summary["apriori_found"] == sum(a["found"] for a in got.values())
+    assert not got["decoy0"]["found"] and not got["decoy1"]["found"]
+    found = [n for n, *_ in known if got[n]["found"]]
+    errors = [abs(got[n]["emission"] / q - 1) for n, _, _, q in known if got[n]["found"]]
+    print(f"a-priori: {len(found)}/6 found, emission errors {np.round(errors, 3).tolist()}")
+    assert len(found) >= 0.9 * 6 and np.median(errors) <= 0.25
+    assert all(got[n]["distance_m"] <= 3 * 1100 for n in found)
+    labelled = {f["properties"].get("apriori") for f in
+                requests.get(f"{atm.url}/jobs/{job}/results/sources").json()["features"]}
+    assert set(found) <= labelled and "decoy0" not in labelled
+
+
+def test_plume_apriori_csv(atm):
+    lon, lat = plume_lonlat(*PLUME_SOURCES[0][:2])
+    csv = f"name,lon,lat\nplant A,{lon},{lat}\nnowhere,{plume_lonlat(285, 10)[0]},{plume_lonlat(285, 10)[1]}\n"
+    job, st, _ = run_async(atm, "plume-detection", dict(PLUME_IN, bbox=[5.0, 46.8, 8.0, 47.6], start="2025-06-02",
+                                                        end="2025-06-03", apriori={"value": csv, "mediaType": "text/csv"}),
+                           timeout=120)
+    assert st["status"] == "successful", st
+    ap = requests.get(f"{atm.url}/jobs/{job}/results").json()["summary"]["value"]["apriori"]
+    assert [a["name"] for a in ap] == ["plant A", "nowhere"]
+    assert ap[0]["found"] and not ap[1]["found"]
+    assert abs(ap[0]["emission"] / PLUME_SOURCES[0][2] - 1) <= 0.35
+
+
 def test_plume_region_and_period(atm):
     # two days over the northern row of sources only
     job, st, _ = run_async(atm, "plume-detection", dict(PLUME_IN, bbox=[5.0, 46.8, 8.0, 47.6],
@@ -314,6 +356,10 @@ def test_plume_region_and_period(atm):
     dict(PLUME_IN, bbox=[100, 10, 101, 11]),
     dict(PLUME_IN, start="2030-01-01"),
     dict(PLUME_IN, start="yesterday"),
+    dict(PLUME_IN, apriori={"value": "name,lon,lat\nA,east,north\n", "mediaType": "text/csv"}),
+    dict(PLUME_IN, apriori={"value": {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}]},
+        "mediaType": "application/geo+json"}),
 ])
 def test_plume_refused_before_a_job(atm, inputs):
     r = requests.post(f"{atm.url}/processes/plume-detection/execution", json={"inputs": inputs},
