@@ -2,6 +2,7 @@
 #include "plume.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,45 @@
 
 void nd_plume_params_default(nd_plume_params *p) {
     *p = (nd_plume_params){.window = 48, .z_seed = 2.5, .z_grow = 0.8, .min_pixels = 6, .max_misalign = 45,
-                           .sigma_min = 0, .smooth = 2, .rim = 6, .iterations = 3};
+                           .sigma_min = 0, .smooth = 2, .rim = 6, .iterations = 3, .threads = 1};
+}
+
+/* ---------------------------------------------------------------- threads */
+
+typedef void (*rows_fn)(void *arg, int r0, int r1);
+typedef struct par_arg {
+    rows_fn fn;
+    void *arg;
+    int r0, r1;
+} par_arg;
+
+static void *par_main(void *a) {
+    par_arg *p = a;
+    p->fn(p->arg, p->r0, p->r1);
+    return NULL;
+}
+
+/* Runs fn over rows [0, n) in `threads` contiguous bands, the first on the calling thread. Every row is
+ * computed alone, so the result does not depend on the thread count; a thread that cannot start has its
+ * band done here. */
+static void par_rows(int threads, int n, rows_fn fn, void *arg) {
+    enum { MAXT = 64 };
+    if (threads > MAXT) threads = MAXT;
+    if (threads <= 1 || n < 2 * threads) {
+        fn(arg, 0, n);
+        return;
+    }
+    pthread_t t[MAXT];
+    par_arg a[MAXT];
+    int started[MAXT] = {0};
+    for (int i = 0; i < threads; i++)
+        a[i] = (par_arg){fn, arg, (int)((long)n * i / threads), (int)((long)n * (i + 1) / threads)};
+    for (int i = 1; i < threads; i++) started[i] = pthread_create(&t[i], NULL, par_main, &a[i]) == 0;
+    fn(arg, a[0].r0, a[0].r1);
+    for (int i = 1; i < threads; i++) {
+        if (started[i]) pthread_join(t[i], NULL);
+        else fn(arg, a[i].r0, a[i].r1);
+    }
 }
 
 /* ---------------------------------------------------------------- background */
@@ -50,21 +89,24 @@ static double median(double *a, size_t n) {
     return m;
 }
 
-void nd_plume_background(const double *omega, int nx, int ny, int window, double *bg, double *sigma) {
-    if (window < 4) window = 4;
-    int step = window / 2, half = window / 2;
-    int cx = (nx - 1) / step + 2, cy = (ny - 1) / step + 2;
-    double *cb = nd_xmalloc((size_t)cx * cy * sizeof *cb), *cs = nd_xmalloc((size_t)cx * cy * sizeof *cs);
+typedef struct bg_ctx {
+    const double *omega;
+    int nx, ny, step, half, sub, cx;
+    double *cb, *cs, *bg, *sigma;
+} bg_ctx;
+
+/* The median and MAD of coarse node rows [j0, j1). */
+static void bg_nodes(void *arg, int j0, int j1) {
+    const bg_ctx *b = arg;
+    int nx = b->nx, ny = b->ny, half = b->half, sub = b->sub;
     double *buf = nd_xmalloc((size_t)(2 * half + 1) * (2 * half + 1) * sizeof *buf);
-    /* a median of ~600 values is as good as one of ~2300: large windows are sampled every other pixel */
-    int sub = window >= 32 ? 2 : 1;
-    for (int j = 0; j < cy; j++)
-        for (int i = 0; i < cx; i++) {
-            int x0 = i * step - half, y0 = j * step - half;
+    for (int j = j0; j < j1; j++)
+        for (int i = 0; i < b->cx; i++) {
+            int x0 = i * b->step - half, y0 = j * b->step - half;
             size_t n = 0;
             for (int y = y0 < 0 ? 0 : y0; y <= y0 + 2 * half && y < ny; y += sub)
                 for (int x = x0 < 0 ? 0 : x0; x <= x0 + 2 * half && x < nx; x += sub) {
-                    double w = omega[(size_t)y * nx + x];
+                    double w = b->omega[(size_t)y * nx + x];
                     if (isfinite(w)) buf[n++] = w;
                 }
             double med = n >= 8 ? median(buf, n) : NAN, mad = NAN;
@@ -72,9 +114,46 @@ void nd_plume_background(const double *omega, int nx, int ny, int window, double
                 for (size_t k = 0; k < n; k++) buf[k] = fabs(buf[k] - med);
                 mad = 1.4826 * median(buf, n);
             }
-            cb[(size_t)j * cx + i] = med;
-            cs[(size_t)j * cx + i] = mad;
+            b->cb[(size_t)j * b->cx + i] = med;
+            b->cs[(size_t)j * b->cx + i] = mad;
         }
+    free(buf);
+}
+
+/* Pixel rows [y0, y1) interpolated bilinearly between the nodes. */
+static void bg_interp(void *arg, int y0, int y1) {
+    const bg_ctx *b = arg;
+    int nx = b->nx, step = b->step, cx = b->cx;
+    const double *cb = b->cb, *cs = b->cs;
+    for (int y = y0; y < y1; y++) {
+        double fy = (double)y / step;
+        int j = (int)fy;
+        double ty = fy - j;
+        for (int x = 0; x < nx; x++) {
+            double fx = (double)x / step;
+            int i = (int)fx;
+            double tx = fx - i;
+            size_t k00 = (size_t)j * cx + i, k01 = k00 + 1, k10 = k00 + cx, k11 = k10 + 1;
+            size_t p = (size_t)y * nx + x;
+            b->bg[p] = (1 - ty) * ((1 - tx) * cb[k00] + tx * cb[k01]) + ty * ((1 - tx) * cb[k10] + tx * cb[k11]);
+            b->sigma[p] = (1 - ty) * ((1 - tx) * cs[k00] + tx * cs[k01]) + ty * ((1 - tx) * cs[k10] + tx * cs[k11]);
+        }
+    }
+}
+
+void nd_plume_background(const double *omega, int nx, int ny, int window, double *bg, double *sigma) {
+    nd_plume_background_mt(omega, nx, ny, window, 1, bg, sigma);
+}
+
+void nd_plume_background_mt(const double *omega, int nx, int ny, int window, int threads, double *bg, double *sigma) {
+    if (window < 4) window = 4;
+    int step = window / 2, half = window / 2;
+    int cx = (nx - 1) / step + 2, cy = (ny - 1) / step + 2;
+    double *cb = nd_xmalloc((size_t)cx * cy * sizeof *cb), *cs = nd_xmalloc((size_t)cx * cy * sizeof *cs);
+    /* a median of ~600 values is as good as one of ~2300: large windows are sampled every other pixel */
+    bg_ctx b = {.omega = omega, .nx = nx, .ny = ny, .step = step, .half = half, .sub = window >= 32 ? 2 : 1,
+                .cx = cx, .cb = cb, .cs = cs, .bg = bg, .sigma = sigma};
+    par_rows(threads, cy, bg_nodes, &b);
     /* nodes without enough data take the mean of their valid neighbours, repeatedly, so gaps are bridged */
     for (int pass = 0; pass < cx + cy; pass++) {
         int missing = 0;
@@ -96,23 +175,9 @@ void nd_plume_background(const double *omega, int nx, int ny, int window, double
             }
         if (!missing) break;
     }
-    for (int y = 0; y < ny; y++) {
-        double fy = (double)y / step;
-        int j = (int)fy;
-        double ty = fy - j;
-        for (int x = 0; x < nx; x++) {
-            double fx = (double)x / step;
-            int i = (int)fx;
-            double tx = fx - i;
-            size_t k00 = (size_t)j * cx + i, k01 = k00 + 1, k10 = k00 + cx, k11 = k10 + 1;
-            size_t p = (size_t)y * nx + x;
-            bg[p] = (1 - ty) * ((1 - tx) * cb[k00] + tx * cb[k01]) + ty * ((1 - tx) * cb[k10] + tx * cb[k11]);
-            sigma[p] = (1 - ty) * ((1 - tx) * cs[k00] + tx * cs[k01]) + ty * ((1 - tx) * cs[k10] + tx * cs[k11]);
-        }
-    }
+    par_rows(threads, ny, bg_interp, &b);
     free(cb);
     free(cs);
-    free(buf);
 }
 
 /* ---------------------------------------------------------------- one map */
@@ -300,6 +365,14 @@ static double model_at(const nd_plume_map *m, const nd_plume_source *s, double s
 
 /* Enhancement, its box mean ((2 smooth + 1)^2 pixels, gaps left out; summed-area tables keep it O(n)
  * whatever the radius) and the significance the thresholds apply to. */
+typedef struct sig_ctx {
+    ctx *c;
+    const double *sum, *cnt, *sig;
+    int r;
+} sig_ctx;
+
+static void sig_rows(void *arg, int ya, int yb);
+
 static void significance(ctx *c, const double *bg, double *sig, double floor_sig) {
     const nd_plume_map *m = c->map;
     int nx = m->nx, ny = m->ny, r = c->p->smooth > 0 ? c->p->smooth : 0;
@@ -317,10 +390,23 @@ static void significance(ctx *c, const double *bg, double *sig, double floor_sig
             sum[k] = (ok ? v : 0) + sum[k - 1] + sum[k - w] - sum[k - w - 1];
             cnt[k] = ok + cnt[k - 1] + cnt[k - w] - cnt[k - w - 1];
         }
+    sig_ctx sc = {.c = c, .sum = sum, .cnt = cnt, .sig = sig, .r = r};
+    par_rows(c->p->threads, ny, sig_rows, &sc);
+    free(sum);
+    free(cnt);
+}
+
+/* Box means of rows [y0, y1) on both scales (radius 1 and the growth radius), as significances. */
+static void sig_rows(void *arg, int ya, int yb) {
+    const sig_ctx *sc = arg;
+    ctx *c = sc->c;
+    const double *sum = sc->sum, *cnt = sc->cnt, *sig = sc->sig;
+    int nx = c->map->nx, ny = c->map->ny, r = sc->r;
+    size_t w = (size_t)nx + 1;
     for (int pass = 0; pass < 2; pass++) {
         int rr = pass == 0 ? 1 : r;
         double *zo = pass == 0 ? c->zs : c->z;
-        for (int y = 0; y < ny; y++)
+        for (int y = ya; y < yb; y++)
             for (int x = 0; x < nx; x++) {
                 size_t i = (size_t)y * nx + x;
                 int x0 = x - rr < 0 ? 0 : x - rr, x1 = x + rr >= nx ? nx - 1 : x + rr;
@@ -333,8 +419,6 @@ static void significance(ctx *c, const double *bg, double *sig, double floor_sig
                 zo[i] = (rr ? mean : c->d[i]) / sig[i];
             }
     }
-    free(sum);
-    free(cnt);
 }
 
 int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd_plume_out *out,
@@ -363,7 +447,7 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
     ctx c = {.map = m, .p = p};
     double *bg = out && out->background ? out->background : nd_xmalloc(n * sizeof *bg);
     double *sig = out && out->sigma ? out->sigma : nd_xmalloc(n * sizeof *sig);
-    nd_plume_background(m->omega, nx, ny, p->window, bg, sig);
+    nd_plume_background_mt(m->omega, nx, ny, p->window, p->threads, bg, sig);
     double floor_sig = p->sigma_min > 0 ? p->sigma_min : 1e-6 * big + 1e-300;
     c.d = nd_xmalloc(n * sizeof *c.d);
     c.ds = nd_xmalloc(n * sizeof *c.ds);
@@ -395,7 +479,7 @@ int nd_plume_detect(const nd_plume_map *m, const nd_plume_params *p, int day, nd
                 masked[i] = cnt ? NAN : m->omega[i];
             }
         }
-        nd_plume_background(masked, nx, ny, p->window, bg, sig);
+        nd_plume_background_mt(masked, nx, ny, p->window, p->threads, bg, sig);
         significance(&c, bg, sig, floor_sig);
     }
     free(sat);

@@ -25,6 +25,8 @@ typedef struct nd_plume_params {
     int smooth;             /* box radius of the growth mean (default 2: 5 x 5); 0: raw pixels */
     int rim, iterations;    /* background re-estimated this often (default 3) without the enhanced pixels
                              * and a rim of this many pixels (default 6) */
+    int threads;            /* threads for the background and significance rows (default 1); the result does
+                             * not depend on it */
 } nd_plume_params;
 
 void nd_plume_params_default(nd_plume_params *p);
@@ -57,6 +59,8 @@ int nd_plume_detect(const nd_plume_map *map, const nd_plume_params *p, int day, 
 
 /* Background (large-window median) and noise (1.4826 MAD) on a coarse grid, interpolated bilinearly. */
 void nd_plume_background(const double *omega, int nx, int ny, int window, double *bg, double *sigma);
+/* The same on `threads` threads (rows of nodes and of pixels split into bands). */
+void nd_plume_background_mt(const double *omega, int nx, int ny, int window, int threads, double *bg, double *sigma);
 
 /* A persistent source: detections of several days within `radius` pixels. */
 typedef struct nd_plume_cluster {

@@ -260,6 +260,7 @@ int nd_plume_run_days(const nd_grid *g, const nd_dataset *ds, const nd_variable 
     nd_plume_params p;
     nd_plume_params_default(&p);
     p.window = window;
+    p.threads = env->config && env->config->jobs.threads > 0 ? env->config->jobs.threads : 1; /* jobs.threads */
     nd_plume_nc nc;
     char path[4096];
     snprintf(path, sizeof path, "%s/maps.nc", env->dir);
