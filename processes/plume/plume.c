@@ -367,30 +367,54 @@ static double model_at(const nd_plume_map *m, const nd_plume_source *s, double s
  * whatever the radius) and the significance the thresholds apply to. */
 typedef struct sig_ctx {
     ctx *c;
-    const double *sum, *cnt, *sig;
+    double *sum, *cnt, *sig;
+    const double *bg;
+    double floor_sig;
     int r;
 } sig_ctx;
 
 static void sig_rows(void *arg, int ya, int yb);
 
+/* Rows [ya, yb): the enhancement, the noise floor, and the prefix sums along each row. */
+static void sat_rows(void *arg, int ya, int yb) {
+    sig_ctx *sc = arg;
+    ctx *c = sc->c;
+    int nx = c->map->nx;
+    size_t w = (size_t)nx + 1;
+    for (int y = ya; y < yb; y++) {
+        size_t k = (size_t)(y + 1) * w;
+        for (int x = 0; x < nx; x++) {
+            size_t i = (size_t)y * nx + x;
+            double v = c->d[i] = c->map->omega[i] - sc->bg[i];
+            if (!(sc->sig[i] > sc->floor_sig)) sc->sig[i] = sc->floor_sig;
+            int ok = isfinite(v);
+            sc->sum[k + x + 1] = (ok ? v : 0) + sc->sum[k + x];
+            sc->cnt[k + x + 1] = ok + sc->cnt[k + x];
+        }
+    }
+}
+
+/* Columns [xa, xb) of the tables: the row prefix sums accumulated downwards. */
+static void sat_cols(void *arg, int xa, int xb) {
+    sig_ctx *sc = arg;
+    int ny = sc->c->map->ny;
+    size_t w = (size_t)sc->c->map->nx + 1;
+    for (int y = 1; y <= ny; y++)
+        for (int x = xa; x < xb; x++) {
+            sc->sum[(size_t)y * w + x] += sc->sum[(size_t)(y - 1) * w + x];
+            sc->cnt[(size_t)y * w + x] += sc->cnt[(size_t)(y - 1) * w + x];
+        }
+}
+
 static void significance(ctx *c, const double *bg, double *sig, double floor_sig) {
     const nd_plume_map *m = c->map;
     int nx = m->nx, ny = m->ny, r = c->p->smooth > 0 ? c->p->smooth : 0;
-    size_t n = (size_t)nx * ny, w = (size_t)nx + 1;
-    for (size_t i = 0; i < n; i++) {
-        c->d[i] = m->omega[i] - bg[i];
-        if (!(sig[i] > floor_sig)) sig[i] = floor_sig;
-    }
+    size_t w = (size_t)nx + 1;
+    /* the summed-area tables: prefix sums along each row, then down each column, both split over threads */
     double *sum = nd_xcalloc(w * (ny + 1), sizeof *sum), *cnt = nd_xcalloc(w * (ny + 1), sizeof *cnt);
-    for (int y = 0; y < ny; y++)
-        for (int x = 0; x < nx; x++) {
-            double v = c->d[(size_t)y * nx + x];
-            int ok = isfinite(v);
-            size_t k = (size_t)(y + 1) * w + x + 1;
-            sum[k] = (ok ? v : 0) + sum[k - 1] + sum[k - w] - sum[k - w - 1];
-            cnt[k] = ok + cnt[k - 1] + cnt[k - w] - cnt[k - w - 1];
-        }
-    sig_ctx sc = {.c = c, .sum = sum, .cnt = cnt, .sig = sig, .r = r};
+    sig_ctx sc = {.c = c, .sum = sum, .cnt = cnt, .sig = sig, .r = r, .bg = bg, .floor_sig = floor_sig};
+    par_rows(c->p->threads, ny, sat_rows, &sc);
+    par_rows(c->p->threads, (int)w, sat_cols, &sc);
     par_rows(c->p->threads, ny, sig_rows, &sc);
     free(sum);
     free(cnt);
