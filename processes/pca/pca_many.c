@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ static int list_files(nd_kernel_env *env, const char *coll, const char *datetime
 /* The worker: screens one file into its own directory and leaves its counts in stats.json (or error.txt). Runs in
  * a forked child and ends with _exit: nothing of the parent's (its catalogue, its job state) is touched. */
 static void worker(nd_kernel_env *env, const char *path, const char *dir, const nd_pca_basis *b, double threshold) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a job killed (timeout, dismissal) takes its workers with it */
     nd_kernel_env wenv = {.dir = dir, .config = env->config};
     nd_error err = {0};
     nd_pca_l1b f;
