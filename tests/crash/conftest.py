@@ -80,10 +80,23 @@ def sqlite_files(root):
     return out
 
 
+_started = []
+
+
+@pytest.fixture(autouse=True)
+def stop_servers_left():
+    """A test that fails midway leaves no server behind (stop() of one already stopped or killed only
+    reads its exit status)."""
+    yield
+    while _started:
+        _started.pop().stop()
+
+
 def start(workdir, config_text, name):
     """A server over the state a killed one left: it must start, whatever the moment of the kill."""
     try:
-        return Server(workdir, config_text, name=name)
+        _started.append(Server(workdir, config_text, name=name))
+        return _started[-1]
     except RuntimeError as e:
         logs = "".join(open(os.path.join(workdir, f)).read()[-2000:] for f in sorted(os.listdir(workdir))
                        if f.endswith(".log") and f.startswith(name))

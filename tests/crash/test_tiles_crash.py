@@ -83,6 +83,8 @@ def test_kill_during_tile_cache_writes(demo_dir, tmp_path, rng):
     work = str(tmp_path)
     cache = os.path.join(work, "tiles")
     cfg = server_config(demo_dir, data_dir=os.path.join(work, "var"), tile_cache_dir=cache, tile_cache_max="1MiB")
+    urls = tile_urls(demo_dir)
+    assert len(urls) > 100
     ref = start(work, server_config(demo_dir, data_dir=os.path.join(work, "ref"), tile_cache_max=0), "reference")
     fresh = {}
 
@@ -93,11 +95,10 @@ def test_kill_during_tile_cache_writes(demo_dir, tmp_path, rng):
             fresh[u] = decode(r.content)
         return fresh[u]
 
-    urls = tile_urls(demo_dir)
-    assert len(urls) > 100
-    s = start(work, cfg, "first")
+    s = None
     hits = served = 0
     try:
+        s = start(work, cfg, "first")
         for it in range(ITERATIONS):
             stop, errors = threading.Event(), []
             threads = [threading.Thread(target=fetch_loop, args=(s, urls, rng.random(), stop, errors))
@@ -128,6 +129,8 @@ def test_kill_during_tile_cache_writes(demo_dir, tmp_path, rng):
         n = check_cache_files(cache)
         print(f"{ITERATIONS} kills; {served} tiles checked after restarts ({hits} from the cache); {n} tiles cached")
         assert hits > 0, "no tile came from the cache: the loop tested nothing"
-    finally:
-        assert s.stop() == 0
-        assert ref.stop() == 0
+        assert s.stop() == 0 and ref.stop() == 0
+    finally:  # on a failure too: no server outlives the test (a second stop only reads the exit status)
+        ref.stop()
+        if s is not None:
+            s.stop()
