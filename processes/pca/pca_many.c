@@ -195,6 +195,13 @@ int nd_pca_screen_many(nd_kernel_env *env, const char *coll, const json_t *in, j
         goto done;
     }
     if ((rc = nd_pca_gather(env, fs.dir, fs.n, err)) < 0) goto done;
+    for (size_t i = 0; i < fs.n; i++) { /* gathered: the per-file copies would double the disk the job takes */
+        const char *names[] = {"scores.nc", "selected.nc"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(d, sizeof d, "%s/%s", fs.dir[i], names[k]);
+            unlink(d);
+        }
+    }
     nd_pca_screen_stats st = {.lat0 = INFINITY, .lon0 = INFINITY, .lat1 = -INFINITY, .lon1 = -INFINITY};
     json_t *per = json_array();
     size_t spectra = 0, scanlines = 0;
