@@ -2,6 +2,7 @@
 1.0.0 client: pca-screening on synthetic L1B-like spectra with injected events of known position
 (flags against the truth, outputs read back with netCDF4, basis reuse, bad input), and
 plume-detection on synthetic trace-gas maps with known sources."""
+import os
 import subprocess
 import time
 
@@ -125,6 +126,8 @@ def atm(demo_dir, tmp_path_factory):
     many = [str(work / f"orbit{i}.nc") for i in range(3)]
     for i, f in enumerate(many):
         write_spectra(f, seed=11 + i)
+        day = 1748736000 + 86400 * i  # 2025-06-01 + i days: the files carry no time, the catalogue takes the mtime
+        os.utime(f, (day, day))
     broken = [str(work / "good.nc"), str(work / "broken.nc")]
     write_spectra(broken[0], seed=21)
     write_spectra(broken[1], seed=22)
@@ -464,6 +467,15 @@ def test_pca_many_files_gather_equals_each_file_alone(atm, tmp_path):
         with Dataset(fetch(atm, one, "selected", str(tmp_path / f"sel{i}.nc"))) as nc:
             assert np.array_equal(nc["radiance"][:], srad[sfi == i])
             assert np.array_equal(nc["scanline_index"][:] + NSCAN * i, sscan[sfi == i])
+
+
+def test_pca_many_files_time_range(atm):
+    job, st, _ = run_async(atm, "pca-screening", {"collection": "l1bmany", "components": K_TRUE,
+                                                  "datetime": "2025-06-02T00:00:00Z/.."})
+    assert st["status"] == "successful", st
+    summary = requests.get(f"{atm.url}/jobs/{job}/results").json()["summary"]["value"]
+    assert sorted(f["item"] for f in summary["files"]) == ["orbit1", "orbit2"]
+    assert summary["workers"] == 1  # jobs.threads: 1 when no workers are asked for
 
 
 @pytest.mark.parametrize("inputs, message", [
