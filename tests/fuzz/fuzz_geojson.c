@@ -24,7 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (g.nbox < 1 || g.nbox > 2 || !g.wkb) abort();
         json_t *back = nd_geom_to_geojson(&g);
         nd_geom g2 = {0};
-        if (!back || nd_geom_from_geojson(a, back, &g2, why, sizeof why) != 0) abort();
+        if (!back || nd_geom_from_geojson(a, back, &g2, why, sizeof why) != 0) {
+            char *t = back ? json_dumps(back, JSON_COMPACT) : NULL;
+            fprintf(stderr, "written %.400s\nnot read back: %s\n", t ? t : "(none)", why);
+            abort();
+        }
         json_decref(back);
     }
     nd_arena_free(a);
