@@ -9,17 +9,20 @@
 
 #define MAX_POINTS 100000 /* per geometry: bounds the GEOS work one request can ask for */
 
-static void shift_x(OGRGeometryH g, double dx) {
+/* Moves every point by dx in longitude, then, when grid > 0, rounds both coordinates to that grid. */
+static void move_points(OGRGeometryH g, double dx, double grid) {
     int n = OGR_G_GetGeometryCount(g);
     if (n > 0) {
-        for (int i = 0; i < n; i++) shift_x(OGR_G_GetGeometryRef(g, i), dx);
+        for (int i = 0; i < n; i++) move_points(OGR_G_GetGeometryRef(g, i), dx, grid);
         return;
     }
     int np = OGR_G_GetPointCount(g);
     for (int i = 0; i < np; i++) {
         double x, y, z;
         OGR_G_GetPoint(g, i, &x, &y, &z);
-        OGR_G_SetPoint_2D(g, i, x + dx, y);
+        x += dx;
+        if (grid > 0) x = round(x / grid) * grid, y = round(y / grid) * grid;
+        OGR_G_SetPoint_2D(g, i, x, y);
     }
 }
 
@@ -58,7 +61,7 @@ static OGRGeometryH wrap(OGRGeometryH g) {
             OGR_G_DestroyGeometry(part);
             continue;
         }
-        if (k) shift_x(part, -360.0 * k);
+        if (k) move_points(part, -360.0 * k, 0);
         if (!out) {
             out = part;
         } else {
@@ -131,6 +134,19 @@ static int finish(nd_arena *a, OGRGeometryH g, nd_geom *out, char *why, size_t w
     out->wrapped = env.MinX < -180 || env.MaxX > 180;
     g = wrap(g);
     if (!g) return snprintf(why, whylen, "cannot be wrapped at the antimeridian"), -1;
+    if (out->wrapped) {
+        /* The cut leaves points a few ulps apart that no text form keeps apart (a segment of 2e-15° becomes a
+         * single point when written back): snap to 1e-9° (well under a millimetre), and refuse what that
+         * leaves degenerate, so that what is stored is what is written and read again. */
+        move_points(g, 0, 1e-9);
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        ok = OGR_G_IsValid(g);
+        CPLPopErrorHandler();
+        if (!ok) {
+            OGR_G_DestroyGeometry(g);
+            return snprintf(why, whylen, "degenerate once cut at the antimeridian"), -1;
+        }
+    }
     boxes(g, out);
     int n = OGR_G_WkbSize(g);
     out->wkb = nd_arena_alloc(a, (size_t)n);
