@@ -817,24 +817,27 @@ def test_concurrent_requests(wcs):
     import io
     from netCDF4 import Dataset
 
-    def one(i):
+    def one(i):  # only the requests run in threads: netCDF-C in this client process is not thread-safe
         day = 1 + i % 7
         fmt = "application/netcdf" if i % 2 else "image/tiff"
         r = cov(wcs, "Lat(45,50)", "Long(-10,0)", f'time("2025-01-{day:02d}")', COVERAGEID="sst", FORMAT=fmt)
         assert r.status_code == 200, r.text[:300]
+        return i, day, r.content
+
+    def decode(i, day, content):
         if i % 2:
-            with Dataset("mem.nc", memory=r.content) as nc:
+            with Dataset("mem.nc", memory=content) as nc:
                 nc.set_auto_maskandscale(False)
                 a = np.array(nc["sst"][0])
                 return day, a[::-1] if nc["lat"][0] < nc["lat"][-1] else a  # stored south-up: north-up it
         path = f"/vsimem/c{i}.tif"
-        gdal.FileFromMemBuffer(path, r.content)
+        gdal.FileFromMemBuffer(path, content)
         a = gdal.Open(path).ReadAsArray()
         gdal.Unlink(path)
         return day, a
 
     with cf.ThreadPoolExecutor(6) as ex:
-        results = list(ex.map(one, range(24)))
+        results = [decode(*answer) for answer in ex.map(one, range(24))]
     for day, a in results:
         ref = gdal.Open(f'NETCDF:"{wcs.demo}/sst/sst_202501{day:02d}.nc":sst')
         full = ref.ReadAsArray()
