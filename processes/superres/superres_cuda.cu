@@ -23,7 +23,7 @@ static void probe(void) {
     available = cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS;
 }
 
-extern "C" int nd_sr_cuda_available(void) {
+extern "C" int nd_sr_gpu_available(void) {
     pthread_once(&once, probe);
     return available;
 }
@@ -103,9 +103,9 @@ static int conv3(const nd_sr_conv *cv, const float *wd, const float *bd, const f
                        (int)n) == CUBLAS_STATUS_SUCCESS ? 0 : -1;
 }
 
-extern "C" int nd_sr_forward_cuda(const nd_sr_model *m, const float *x, int h, int w, float *out, char *err,
-                                  size_t errlen) {
-    if (!nd_sr_cuda_available()) {
+extern "C" int nd_sr_gpu_forward(const nd_sr_model *m, const float *x, int h, int w, float *out, char *err,
+                                 size_t errlen) {
+    if (!nd_sr_gpu_available()) {
         snprintf(err, errlen, "no usable CUDA device");
         return -1;
     }

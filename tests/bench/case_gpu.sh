@@ -22,10 +22,12 @@ if [[ -z $GPU || ! -x $NVCC ]]; then
     exit 0
 fi
 CUDA_HOME=$(cd "$(dirname "$NVCC")/.." && pwd)
-"$NVCC" -O2 -I"$SRC" -c "$SRC/superres_cuda.cu" -o "$BENCH_TMP/sr_cuda.o" || bench_die "nvcc failed"
-cc -O2 -std=gnu11 -DND_HAVE_CUDA=1 -I"$SRC" -I/usr/include/x86_64-linux-gnu/openblas-pthread -o "$BENCH_TMP/sr_gpu" \
-    "$BENCH_DIR/superres_bench.c" "$SRC/superres.c" "$SRC/sr_model.c" "$SRC/sr_device.c" "$BENCH_TMP/sr_cuda.o" \
-    -L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" -lcublas -lcudart -lopenblas -lstdc++ -lm ||
+# the GPU code as the program loads it: a module (sr_device.c dlopens it)
+"$NVCC" -O2 -Xcompiler -fPIC -shared -I"$SRC" "$SRC/superres_cuda.cu" -o "$BENCH_TMP/libnadir_cuda.so" \
+    -L"$CUDA_HOME/lib64" -Xlinker -rpath,"$CUDA_HOME/lib64" -lcublas -lcudart || bench_die "nvcc failed"
+cc -O2 -std=gnu11 -DND_HAVE_CUDA=1 -DND_CUDA_MODULE="\"$BENCH_TMP/libnadir_cuda.so\"" -I"$SRC" \
+    -I/usr/include/x86_64-linux-gnu/openblas-pthread -o "$BENCH_TMP/sr_gpu" \
+    "$BENCH_DIR/superres_bench.c" "$SRC/superres.c" "$SRC/sr_model.c" "$SRC/sr_device.c" -lopenblas -ldl -lpthread -lm ||
     bench_die "building the GPU driver failed"
 PEAK=${BENCH_GPU_PEAK_TFLOPS:-}
 case $GPU in
