@@ -60,15 +60,10 @@ static double score(const nd_divand_grid *g, const nd_divand_obs *obs, double le
         snprintf(err, errlen, "cross-validation needs at least two observations in the domain");
         goto done;
     }
-    cholmod_sparse *U = nd_dv_assemble(&p);
-    if (U) {
-        L = cholmod_l_analyze(U, c);
-        if (L) cholmod_l_factorize(U, L, c);
-        cholmod_l_free_sparse(&U, c);
-    }
+    L = nd_dv_factor(&p);
     hw = malloc(m * sizeof *hw);
     z = malloc(m * sizeof *z);
-    if (!L || c->status != CHOLMOD_OK || !hw || !z || !(phi = solve_obs(&p, L, p.ds))) {
+    if (!L || !hw || !z || !(phi = solve_obs(&p, L, p.ds))) {
         snprintf(err, errlen, "cross-validation: sparse Cholesky failed or out of memory");
         goto done;
     }

@@ -38,6 +38,8 @@ void nd_dv_free(nd_dv_problem *p);
 void nd_dv_apply(const nd_dv_problem *p, const double *x, double *y, double *work);
 /* iP assembled as an upper-triangular symmetric CHOLMOD matrix. */
 cholmod_sparse *nd_dv_assemble(const nd_dv_problem *p);
+/* The sparse Cholesky factor of iP, or NULL (p->c->status says why: out of memory, not positive definite). */
+cholmod_factor *nd_dv_factor(const nd_dv_problem *p);
 /* rhs = Hsᵀ ds */
 void nd_dv_rhs(const nd_dv_problem *p, double *rhs);
 

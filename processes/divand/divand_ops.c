@@ -330,6 +330,19 @@ void nd_dv_rhs(const nd_dv_problem *p, double *rhs) {
     }
 }
 
+cholmod_factor *nd_dv_factor(const nd_dv_problem *p) {
+    cholmod_sparse *U = nd_dv_assemble(p);
+    if (!U) {
+        p->c->status = CHOLMOD_OUT_OF_MEMORY;
+        return NULL;
+    }
+    cholmod_factor *L = cholmod_l_analyze(U, p->c);
+    if (L) cholmod_l_factorize(U, L, p->c);
+    cholmod_l_free_sparse(&U, p->c);
+    if (L && p->c->status != CHOLMOD_OK) cholmod_l_free_factor(&L, p->c);
+    return L;
+}
+
 cholmod_sparse *nd_dv_assemble(const nd_dv_problem *p) {
     cholmod_common *c = p->c;
     cholmod_sparse *Am = cholmod_l_copy_sparse(p->A, c);

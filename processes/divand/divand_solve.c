@@ -228,17 +228,8 @@ static int solve(const nd_dv_problem *p, nd_divand_solver sv, bool keep_factor, 
         }
         return 0;
     }
-    cholmod_sparse *U = nd_dv_assemble(p);
-    if (!U) {
-        free(b);
-        snprintf(err, errlen, "out of memory assembling the %zu x %zu system", n, n);
-        return -1;
-    }
-    cholmod_factor *L = cholmod_l_analyze(U, c);
-    if (L) cholmod_l_factorize(U, L, c);
-    cholmod_l_free_sparse(&U, c);
-    if (!L || c->status != CHOLMOD_OK) {
-        if (L) cholmod_l_free_factor(&L, c);
+    cholmod_factor *L = nd_dv_factor(p);
+    if (!L) {
         free(b);
         snprintf(err, errlen, "sparse Cholesky failed (%s)", c->status == CHOLMOD_NOT_POSDEF ? "not positive definite"
                                                               : c->status == CHOLMOD_OUT_OF_MEMORY ? "out of memory"
@@ -358,14 +349,7 @@ int nd_divand_run(const nd_divand_grid *g, const nd_divand_obs *obs, const nd_di
         if (!e) goto oom;
         cholmod_factor *L = s.L;
         if (!L) { /* PCG analysis: factor once for the error */
-            cholmod_sparse *U = nd_dv_assemble(&p);
-            if (U) {
-                L = cholmod_l_analyze(U, &c);
-                if (L) cholmod_l_factorize(U, L, &c);
-                cholmod_l_free_sparse(&U, &c);
-            }
-            if (!L || c.status != CHOLMOD_OK) {
-                if (L) cholmod_l_free_factor(&L, &c);
+            if (!(L = nd_dv_factor(&p))) {
                 snprintf(err, errlen, "sparse Cholesky for the exact error failed");
                 goto done;
             }
